@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.sadl-installed
 PRESET ?= tiny
 
-.PHONY: install test demo check-sync nbtest pytest clean
+.PHONY: install test demo check-sync nbtest pytest readme clean
 
 # A fresh venv lets pip resolve the registry's newest torch + torchvision pair; the
 # machine's CPU-only torch 2.13 wheel has no torchvision that imports with it.
@@ -27,7 +27,12 @@ check-sync: install
 	$(BIN)/nbdev_export; $(BIN)/nbdev_clean; \
 	after=$$(git status --porcelain -- sadl nbs); \
 	if [ "$$before" != "$$after" ]; then echo "nbdev_export/nbdev_clean changed files: run them and commit"; git status --short -- sadl nbs; exit 1; fi; \
-	echo "notebooks and library agree"
+	echo "notebooks and library agree"; \
+	$(BIN)/python tools/make_readme.py --check
+
+# README.md is made from nbs/index.ipynb (nbdev_readme needs quarto, which we do not install).
+readme: install
+	$(BIN)/python tools/make_readme.py
 
 nbtest: install
 	$(BIN)/nbdev_test --n_workers 2 --timing
