@@ -250,14 +250,14 @@ def finetune(
     if epochs < 1: raise ValueError(f"epochs={epochs}: need at least 1")
     t0 = time.time()
     set_seed(seed)
-    with _quiet(progress): dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device)
+    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress)
     learn = cd_learner(dls, init=init, lr=lr, channels=channels, seed=seed)
     with tempfile.TemporaryDirectory() as tmp, _quiet(progress, learn):
         learn.path, learn.model_dir = Path(tmp), '.'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
                                    SaveModelCallback(monitor='f1', comp=np.greater, fname='best')])
         hist = _history(learn)
-        test_dl = cd_test_dl(dls, split=test_split, bs=bs)
+        test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)
         res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou]
     hist.to_csv(out/'history.csv', index=False)
     test = dict(zip(METRICS, map(float, res[1:])))

@@ -181,10 +181,10 @@ def _train_dl(ds, bs, seed, num_workers, device):
     return dl
 
 # %% ../nbs/01_data.ipynb #1fac2d95
-def _valid_or_slice(cls, root, valid, train, bs, cache):
+def _valid_or_slice(cls, root, valid, train, bs, cache, progress=True):
     lst = Path(root)/'list'/f'{valid}.txt'
     if valid and lst.is_file() and patch_names(root, valid):
-        return cls(root, valid, cache=cache)
+        return cls(root, valid, cache=cache, progress=progress)
     warnings.warn(f"{root}: no non-empty list/{valid}.txt; the valid set is the first {min(bs, len(train))} training patches")
     return train.subset(range(min(bs, len(train))))
 
@@ -197,12 +197,13 @@ def seg_dataloaders(
     num_workers:int=0, # Worker processes (0: batches are cheap tensor indexing)
     device=None, # Device of the batches; default cuda if available else cpu
     cache:str='memory', # 'memory' or 'memmap'
+    progress:bool=True, # Progress bar while decoding
 )->DataLoaders: # batches (image uint8 (B,3,H,W), mask uint8 (B,H,W)) on `device`
     "fastai DataLoaders over `SegPatches` (train, valid)."
     names = patch_names(root, 'train')
     if frac < 1: names = label_fraction(names, frac, seed)
-    tr = SegPatches(root, 'train', names=names, cache=cache)
-    va = _valid_or_slice(SegPatches, root, valid, tr, bs, cache)
+    tr = SegPatches(root, 'train', names=names, cache=cache, progress=progress)
+    va = _valid_or_slice(SegPatches, root, valid, tr, bs, cache, progress)
     device = _default_device(device)
     return DataLoaders(_train_dl(tr, bs, seed, num_workers, device),
                        PatchDL(va, bs=bs, num_workers=num_workers, device=device), path=root, device=device)
@@ -216,12 +217,13 @@ def cd_dataloaders(
     num_workers:int=0, # Worker processes
     device=None, # Device of the batches; default cuda if available else cpu
     cache:str='memory', # 'memory' or 'memmap'
+    progress:bool=True, # Progress bar while decoding
 )->DataLoaders: # batches (a uint8 (B,3,H,W), b uint8 (B,3,H,W), label uint8 (B,H,W)) on `device`
     "fastai DataLoaders over `CDPatches` (train with a nested label fraction, val)."
     names = patch_names(root, 'train')
     if frac < 1: names = label_fraction(names, frac, seed)
-    tr = CDPatches(root, 'train', names=names, cache=cache)
-    va = _valid_or_slice(CDPatches, root, 'val', tr, bs, cache)
+    tr = CDPatches(root, 'train', names=names, cache=cache, progress=progress)
+    va = _valid_or_slice(CDPatches, root, 'val', tr, bs, cache, progress)
     device = _default_device(device)
     dls = DataLoaders(_train_dl(tr, bs, seed, num_workers, device),
                       PatchDL(va, bs=bs, num_workers=num_workers, device=device), path=root, device=device)
@@ -234,6 +236,7 @@ def cd_test_dl(
     bs:int=8, # Batch size
     device=None, # Device; default: the DataLoaders' device, else cuda if available else cpu
     cache:str=None, # 'memory' or 'memmap'; default: as the DataLoaders, else 'memory'
+    progress:bool=True, # Progress bar while decoding
 )->PatchDL: # unshuffled batches (a, b, label) uint8
     "DataLoader over a CD split for evaluation; falls back to val (with a warning) when the split has no list."
     is_dls = isinstance(dls_or_root, DataLoaders)
@@ -243,7 +246,7 @@ def cd_test_dl(
     if not (root/'list'/f'{split}.txt').is_file():
         if not (root/'list'/'val.txt').is_file(): raise FileNotFoundError(f"{root/'list'}: neither {split}.txt nor val.txt (run sadl_tile to write split lists)")
         warnings.warn(f"{root}: no list/{split}.txt; evaluating on val instead"); split = 'val'
-    return PatchDL(CDPatches(root, split, cache=cache), bs=bs, device=_default_device(device))
+    return PatchDL(CDPatches(root, split, cache=cache, progress=progress), bs=bs, device=_default_device(device))
 
 # %% ../nbs/01_data.ipynb #a9450cfa
 def show_seg_batch(

@@ -130,7 +130,7 @@ class SaDLViewsCallback(Callback):
         "Views, points and validity of one batch."
         img, img_b, mask = _split_batch(b, self.swap)
         g = self.generator(img.device)
-        vw = make_views(img, mask, size=self.size, color=self.color, swap=self.swap, img_b=img_b, generator=g)
+        vw = make_views(img, mask, size=self.size, color=self.color, swap=self.swap, img_b=img_b, generator=g, check_values=False)
         p1 = p2 = None
         if self.pool == 'sample':
             pts = sample_points(mask, vw.g1, vw.g2, n=self.n_points, generator=g)
@@ -374,13 +374,14 @@ def sadl_learner(
 # %% ../nbs/06_learner.ipynb #54784663
 _RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac')
 
-def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers):
+def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
     natural = cfg.swap == 'natural'
     if natural and not (data/'B').is_dir(): raise SadlDataError(f"{data}: swap='natural' needs {data/'B'} (the other date) and label/ with the building masks of A")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*valid set is the first')  # validation is skipped anyway
-        return (cd_dataloaders if natural else seg_dataloaders)(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers, device=device)
+        return (cd_dataloaders if natural else seg_dataloaders)(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers,
+                                                                device=device, progress=progress)
 
 def _finished_epochs(ck:Path, cfg:dict)->int:
     "Epochs finished by the run in checkpoint `ck`; raise if it was made with another configuration."
@@ -421,7 +422,7 @@ def pretrain(
     if resume and ck.is_file() and _finished_epochs(ck, cfgd) >= epochs and bb.is_file(): return bb
     out.mkdir(parents=True, exist_ok=True)
     set_seed(seed)
-    dls = _pretrain_dls(data, cfg, device, num_workers)
+    dls = _pretrain_dls(data, cfg, device, num_workers, progress)
     if len(dls.train) == 0: raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give no batch of {bs}; lower bs")
     learn = sadl_learner(dls, pool, sd, swap, n_points, size, lr, init, seed, color, cfg.momentum, cfg.wd, cfg.power, cfg.final_lr,
                          precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)])

@@ -6,7 +6,7 @@
 __all__ = ['METHODS', 'PRESETS', 'METRICS', 'Preset', 'run_key', 'prepare_data', 'pretrain_all', 'finetune_all', 'reproduce',
            'sadl_reproduce']
 
-# %% ../nbs/07a_reproduce.ipynb #10008ff8
+# %% ../nbs/07a_reproduce.ipynb #e6bfd4f6
 import json, hashlib, os, shutil, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -16,7 +16,7 @@ from fastcore.script import call_parse
 
 from .tiling import SadlDataError, shared_data, write_splits
 
-# %% ../nbs/07a_reproduce.ipynb #feb5b407
+# %% ../nbs/07a_reproduce.ipynb #75194383
 METHODS = {
     'simsiam':      dict(pool='global', sd=False, swap=None),    # Table II baseline: SimSiam on globally pooled features
     'masked':       dict(pool='masked', sd=False, swap=None),    # masked pooling: one pooled vector per class
@@ -31,7 +31,7 @@ METHODS = {
     'sadl_n64':     dict(pool='sample', sd=True,  swap='blend', n_points=64),
 }
 
-# %% ../nbs/07a_reproduce.ipynb #5538f671
+# %% ../nbs/07a_reproduce.ipynb #da0096c3
 @dataclass
 class Preset:
     "Everything one `sadl_reproduce` run does; each field can be overridden from the command line."
@@ -62,7 +62,7 @@ PRESETS = {
         finetune=dict(epochs=200, bs=8)),
 }
 
-# %% ../nbs/07a_reproduce.ipynb #d4e52bee
+# %% ../nbs/07a_reproduce.ipynb #42f606e3
 def run_key(
     cfg:dict, # JSON-serialisable configuration of one run
 )->str: # 12 hex digits, stable across processes and key order
@@ -77,7 +77,7 @@ def _done(
     f = Path(folder)/'run_key.txt'
     return (Path(folder)/marker).exists() and f.exists() and f.read_text().strip() == key
 
-# %% ../nbs/07a_reproduce.ipynb #1b826171
+# %% ../nbs/07a_reproduce.ipynb #962b4c91
 def _link_layout(
     src:Path,      # A folder in the seg (`A/ label/`) or CD (`A/ B/ label/`) layout
     dst:Path,      # Combined folder to link the files into
@@ -134,7 +134,7 @@ def prepare_data(
         res[kind] = dst
     return res
 
-# %% ../nbs/07a_reproduce.ipynb #2b0cec61
+# %% ../nbs/07a_reproduce.ipynb #4d27d662
 def _fresh(
     folder:Path, # Folder of one run
     key:str,     # `run_key` of the configuration about to run
@@ -174,7 +174,7 @@ def pretrain_all(
         (folder/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
     return res
 
-# %% ../nbs/07a_reproduce.ipynb #8e2cb2cc
+# %% ../nbs/07a_reproduce.ipynb #91e7ac66
 METRICS = ('precision', 'recall', 'f1', 'iou')
 
 def _read_metrics(
@@ -215,7 +215,7 @@ def finetune_all(
                 pd.DataFrame(rows).to_csv(Path(out)/'results.csv', index=False)
     return pd.DataFrame(rows)
 
-# %% ../nbs/07a_reproduce.ipynb #0f69cda7
+# %% ../nbs/07a_reproduce.ipynb #923d42f1
 def _csv(s, typ): return None if s is None else [typ(v) for v in str(s).split(',') if v.strip()]
 
 def reproduce(
@@ -260,7 +260,7 @@ def reproduce(
     (out/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
     return df
 
-# %% ../nbs/07a_reproduce.ipynb #0847f200
+# %% ../nbs/07a_reproduce.ipynb #e6737726
 @call_parse
 def sadl_reproduce(
     preset:str='tiny',       # tiny | small | paper

@@ -311,13 +311,13 @@ class Views(NamedTuple):
     g2: Geometry   # geometry of view 2
 
 # %% ../nbs/02_views.ipynb #057a8f61
-def _check_batch(img, mask, img_b):
+def _check_batch(img, mask, img_b, check_values=True):
     if not (isinstance(img, Tensor) and img.dtype == torch.uint8 and img.ndim == 4 and img.shape[1] == 3):
         raise SadlDataError(f"img: expected a uint8 (B,3,H,W) tensor, got {getattr(img, 'dtype', type(img))} {tuple(getattr(img, 'shape', ()))}")
     B, _, H, W = img.shape
     if not (isinstance(mask, Tensor) and mask.shape == (B, H, W) and not mask.is_floating_point()):
         raise SadlDataError(f"mask: expected an integer (B,H,W)=({B},{H},{W}) tensor, got {getattr(mask, 'dtype', type(mask))} {tuple(getattr(mask, 'shape', ()))}")
-    if mask.numel() and mask.max() > 1: raise SadlDataError(f"mask has values up to {int(mask.max())}: masks must be 0/1 (divide 0/255 masks by 255)")
+    if check_values and mask.numel() and mask.max() > 1: raise SadlDataError(f"mask has values up to {int(mask.max())}: masks must be 0/1 (divide 0/255 masks by 255)")
     if img_b is not None and (img_b.shape != img.shape or img_b.dtype != torch.uint8):
         raise SadlDataError(f"img_b: expected uint8 {tuple(img.shape)} like img, got {img_b.dtype} {tuple(img_b.shape)}")
 
@@ -334,9 +334,10 @@ def make_views(
     img_b:Tensor=None,      # (B,3,H,W) uint8 other-date image, needed for swap='natural'
     generator:torch.Generator=None, # Random generator
     scale:tuple=(0.8,1.0),  # Crop area range (paper: [0.8, 1])
+    check_values:bool=True, # Check that mask values are 0/1 (a device sync; the learner skips it: sadl.data validated them on load)
 )->Views:
     "Algorithm 1: views 1 and 2 (random geometry and colour) and view 3 (background swap) of a batch."
-    _check_batch(img, mask, img_b)
+    _check_batch(img, mask, img_b, check_values)
     if swap not in (*SWAP_MODES, 'natural', None): raise ValueError(f"swap={swap!r}: use 'blend', 'color', 'paste', 'natural' or None")
     if swap == 'natural' and img_b is None: raise ValueError("swap='natural' needs img_b, the co-registered image of the other date")
     B, _, H, W = img.shape
