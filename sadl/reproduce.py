@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from fastcore.script import call_parse
 
-from .tiling import SadlDataError, shared_data, write_splits
+from .tiling import SadlDataError, read_image, shared_data, tile_scenes, write_splits
 
 # %% ../nbs/07a_reproduce.ipynb #75194383
 METHODS = {
@@ -47,13 +47,13 @@ class Preset:
 PRESETS = {
     'tiny': Preset('tiny',
         seg=dict(synth=192, size=64), cd=dict(synth=160, size=64),
-        methods=['simsiam', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1],
-        pretrain=dict(epochs=6, bs=32, size=64, n_points=16),
-        finetune=dict(epochs=6, bs=8)),
+        methods=['simsiam', 'sadl'], fracs=[0.2, 1.0], seeds=[0, 1],
+        pretrain=dict(epochs=30, bs=32, size=64, n_points=16),
+        finetune=dict(epochs=20, bs=8)),
     'small': Preset('small',
-        seg=dict(synth=600, size=256, real=True), cd=dict(synth=200, size=256, real=True),
-        methods=['simsiam', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2],
-        pretrain=dict(epochs=15, bs=32, size=128, n_points=16),
+        seg=dict(synth=320, size=128, real=True), cd=dict(synth=160, size=128, real=True),
+        methods=['simsiam', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1],
+        pretrain=dict(epochs=20, bs=32, size=64, n_points=16),
         finetune=dict(epochs=10, bs=8)),
     'paper': Preset('paper',
         seg=dict(path=None), cd=dict(path=None),
@@ -128,7 +128,12 @@ def prepare_data(
             subdirs = ('A', 'label') if kind == 'seg' else ('A', 'B', 'label')
             names = _link_layout(syn, dst, 'synth_', subdirs)
             reals = ['inria_samples'] if kind == 'seg' else ['levir_samples', 'dsifn_samples']
-            for r in reals: names += _link_layout(sh/r, dst, r.split('_')[0] + '_', subdirs)
+            for r in reals:
+                src = sh/r
+                if spec['size'] < read_image(next(iter(sorted((src/'A').iterdir())))).shape[0]:
+                    src = Path(out)/'data'/f'{r}_{spec["size"]}'
+                    if not (src/'list').is_dir(): tile_scenes(sh/r, src, size=spec['size'], progress=False)
+                names += _link_layout(src, dst, r.split('_')[0] + '_', subdirs)
             splits = {'train': 0.8, 'val': 0.2} if kind == 'seg' else {'train': 0.8, 'val': 0.1, 'test': 0.1}
             write_splits(dst, names, splits=splits, seed=0)
         res[kind] = dst
