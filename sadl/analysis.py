@@ -606,7 +606,8 @@ def write_figures(
         for t, (present, absent) in available_tables(df).items():
             if len(present) >= 2: parts += ['', '# ' + variant_table(df, t)]
             else: skipped[f'table{t}'] = (f"{TABLES[t][0]}: needs results for two or more of {TABLES[t][1]} (have {present or 'none'}); "
-                                          f"run `sadl_reproduce --methods {','.join(TABLES[t][1])} --out {runs}`")
+                                          f"run `sadl_reproduce --methods {','.join(TABLES[t][1])} --out {runs}`"
+                                          + (" --seg DIR (a pre-training folder with B/, the other date)" if 'sadl_natural' in TABLES[t][1] else ''))
         parts += ['', *[f"Not rendered: {why}" for k, why in skipped.items() if k.startswith('table')]]
         (out/'tables.md').write_text('\n'.join(parts) + '\n'); done['tables'] = out/'tables.md'
         results_table(df, fmt='df').to_csv(out/'table1.csv'); done['table1'] = out/'table1.csv'

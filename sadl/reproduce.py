@@ -158,7 +158,6 @@ def pretrain_all(
     init:str=None,        # torchvision ResNet-18 state dict to start from (the paper starts from ImageNet)
     device:str=None,      # 'cuda', 'cpu', or None for the default
     progress:bool=True,   # Show progress bars
-    cd:Path=None,         # CD folder (`A/ B/`), only for the 'natural' third view
 )->dict: # {method: path of the exported backbone}
     "Pre-train each method of `preset`, skipping finished runs."
     from sadl.learner import pretrain
@@ -166,9 +165,10 @@ def pretrain_all(
     for m in preset.methods:
         kw = {**preset.pretrain, **METHODS[m]}
         data = seg
-        if kw.get('swap') == 'natural':
-            if cd is None: raise SadlDataError("method 'sadl_natural' needs bitemporal data (A/ B/ with building masks)")
-            data = cd
+        if kw.get('swap') == 'natural' and not (Path(seg)/'B').is_dir():
+            raise SadlDataError(f"method 'sadl_natural' needs {Path(seg)/'B'}: a pre-training folder with the co-registered image "
+                                "of another date in B/ and the building masks of A in label/ (a CD folder's change masks cannot serve); "
+                                "pass it with --seg")
         folder = Path(out)/'pretrain'/m
         key = run_key({**kw, 'data': str(data), 'init': str(init)})
         if _done(folder, 'backbone.pth', key): res[m] = folder/'backbone.pth'; continue
@@ -217,8 +217,20 @@ def finetune_all(
                 el = folder/'elapsed_s.txt'
                 rows.append({'init': name, 'frac': frac, 'seed': seed, **_read_metrics(folder),
                              'elapsed_s': float(el.read_text()) if el.exists() else float('nan')})
-                pd.DataFrame(rows).to_csv(Path(out)/'results.csv', index=False)
+                _merge_results(Path(out)/'results.csv', pd.DataFrame(rows))
     return pd.DataFrame(rows)
+
+def _merge_results(
+    csv:Path,          # results.csv of the reproduction folder
+    df:pd.DataFrame,   # Rows of this invocation
+):
+    "Write `df` to `csv`, keeping earlier rows of other (init, frac, seed) runs, so that invocations with other methods add up."
+    keys = ['init', 'frac', 'seed']
+    if csv.exists():
+        old = pd.read_csv(csv)
+        old = old[~old.set_index(keys).index.isin(df.set_index(keys).index)]
+        df = pd.concat([old, df], ignore_index=True)
+    df.to_csv(csv, index=False)
 
 # %% ../nbs/07a_reproduce.ipynb #923d42f1
 def _csv(s, typ): return None if s is None else [typ(v) for v in str(s).split(',') if v.strip()]
@@ -256,9 +268,10 @@ def reproduce(
     data = prepare_data(p, out, seg=seg, cd=cd, progress=progress)
     (out/'config.json').write_text(json.dumps({'preset': asdict(p), 'data': {k: str(v) for k, v in data.items()},
                                               'imagenet': imagenet}, indent=2, default=str))
-    backbones = pretrain_all(p, data['seg'], out, init=imagenet, device=device, progress=progress, cd=data['cd'])
+    backbones = pretrain_all(p, data['seg'], out, init=imagenet, device=device, progress=progress)
     inits = {'random': 'random', **({'imagenet': imagenet} if imagenet else {}), **backbones}
-    df = finetune_all(p, data['cd'], out, inits, device=device, progress=progress)
+    finetune_all(p, data['cd'], out, inits, device=device, progress=progress)
+    df = pd.read_csv(out/'results.csv')   # this invocation's runs and earlier ones in `out`
     (out/'table1.md').write_text(results_table(df, fmt='md') + '\n')
     results_table(df, fmt='df').to_csv(out/'table1.csv')
     plot_f1_vs_fraction(df).savefig(out/'f1_vs_fraction.png', dpi=100, bbox_inches='tight')
