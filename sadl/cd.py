@@ -27,7 +27,7 @@ from .data import normalize, cd_dataloaders, cd_test_dl
 # %% auto #0
 __all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ChangeMetric', 'cd_metrics', 'CDNet', 'init_cd',
            'joint_augment', 'CDAugment', 'cd_learner', 'finetune', 'load_cd_model', 'predict_scene', 'overlay_changes',
-           'plot_change_map', 'sadl_finetune', 'sadl_predict']
+           'plot_change_map', 'sadl_finetune', 'predict_pair', 'sadl_predict']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -251,13 +251,13 @@ def finetune(
     t0 = time.time()
     set_seed(seed)
     dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress)
+    test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
     learn = cd_learner(dls, init=init, lr=lr, channels=channels, seed=seed)
     with tempfile.TemporaryDirectory() as tmp, _quiet(progress, learn):
         learn.path, learn.model_dir = Path(tmp), '.'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
                                    SaveModelCallback(monitor='f1', comp=np.greater, fname='best')])
         hist = _history(learn)
-        test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)
         res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou]
     hist.to_csv(out/'history.csv', index=False)
     test = dict(zip(METRICS, map(float, res[1:])))
@@ -430,15 +430,37 @@ def sadl_finetune(
     channels:int=32, # Pyramid channels of the encoder
     device:str=None, # 'cuda' or 'cpu'; default: cuda when available
     quiet:bool=False, # No progress bars or per-epoch table
-)->dict: # Test metrics
+):
     "Fine-tune the SaDL change-detection network on a fraction of the labels and test the best model (Sec. IV-B)."
     if data is None: raise ValueError("sadl_finetune: --data DIR is required (a folder with A/ B/ label/ and list/)")
     m = finetune(data, out, frac=frac, init=init, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device,
                  progress=not quiet, channels=channels)
-    print(json.dumps({k: round(v, 4) for k, v in m.items()}))
-    return m
+    print(json.dumps({k: round(v, 4) for k, v in m.items()}))  # a console script exits with the return value: return nothing
 
 # %% ../nbs/07_cd.ipynb #cfb2ba97
+def predict_pair(
+    model:str, # model.pth written by sadl_finetune
+    a:str, # Image at time 1 (PNG/JPG/TIFF, any size)
+    b:str, # Image at time 2, same size as A
+    out:str='predictions', # Output folder
+    window:int=256, # Sliding-window side (multiple of 32)
+    overlap:int=64, # Overlap of neighbouring windows in pixels
+    bs:int=4, # Windows per forward pass
+    threshold:float=0.5, # Change probability above which a pixel is changed
+    device:str=None, # 'cuda' or 'cpu'; default: cuda when available
+    progress:bool=True, # Progress bar over the windows
+)->dict: # {'change': path, 'overlay': path, 'changed_fraction': float}
+    "Predict the change map of a bitemporal pair of image files of any size; write the mask and an overlay PNG."
+    net = load_cd_model(model, device)
+    ia, ib = _check_pair(read_image(a), read_image(b), names=(a, b))
+    prob = predict_scene(net, ia, ib, window=window, overlap=overlap, bs=bs, progress=progress)
+    mask = prob > threshold
+    out, stem = Path(out), Path(a).stem
+    write_mask(out/f'{stem}_change.png', mask.astype(np.uint8))
+    write_image(out/f'{stem}_overlay.png', overlay_changes(ib, mask))
+    return {'change': str(out/f'{stem}_change.png'), 'overlay': str(out/f'{stem}_overlay.png'),
+            'changed_fraction': float(mask.mean())}
+
 @call_parse
 def sadl_predict(
     model:str=None, # model.pth written by sadl_finetune
@@ -451,18 +473,9 @@ def sadl_predict(
     threshold:float=0.5, # Change probability above which a pixel is changed
     device:str=None, # 'cuda' or 'cpu'; default: cuda when available
     quiet:bool=False, # No progress bar or summary
-)->dict: # {'change': path, 'overlay': path, 'changed_fraction': float}
+):
     "Predict the change map of a bitemporal pair of any size with a fine-tuned CD model."
     miss = [n for n, v in (('--model', model), ('--a', a), ('--b', b)) if v is None]
     if miss: raise ValueError(f"sadl_predict: {', '.join(miss)} required (e.g. --model ft/model.pth --a A.tif --b B.tif)")
-    net = load_cd_model(model, device)
-    ia, ib = _check_pair(read_image(a), read_image(b), names=(a, b))
-    prob = predict_scene(net, ia, ib, window=window, overlap=overlap, bs=bs, progress=not quiet)
-    mask = prob > threshold
-    out, stem = Path(out), Path(a).stem
-    write_mask(out/f'{stem}_change.png', mask.astype(np.uint8))
-    write_image(out/f'{stem}_overlay.png', overlay_changes(ib, mask))
-    res = {'change': str(out/f'{stem}_change.png'), 'overlay': str(out/f'{stem}_overlay.png'),
-           'changed_fraction': float(mask.mean())}
-    if not quiet: print(f"{stem}: {res['changed_fraction']:.2%} changed -> {res['change']}, {res['overlay']}")
-    return res
+    res = predict_pair(model, a, b, out, window=window, overlap=overlap, bs=bs, threshold=threshold, device=device, progress=not quiet)
+    if not quiet: print(f"{Path(a).stem}: {res['changed_fraction']:.2%} changed -> {res['change']}, {res['overlay']}")

@@ -3,7 +3,7 @@ import json, os
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from torchvision.models import resnet18
-from sadl.cd import (METRICS, CDNet, ChangeMetric, cd_metrics, change_metrics, confusion, finetune, init_cd,
+from sadl.cd import (METRICS, predict_pair, CDNet, ChangeMetric, cd_metrics, change_metrics, confusion, finetune, init_cd,
                      load_cd_model, predict_scene, sadl_predict, plot_change_map)
 from sadl.data import normalize
 from sadl.tiling import SadlDataError, read_image, read_mask
@@ -166,8 +166,8 @@ def test_finetune_levir_writes_outputs(levir, tmp_path):
 
 def test_sadl_predict_levir_pair(shared_data, model_file, tmp_path):
     lv, name = shared_data/'levir_samples', 'test_2_0000_0000.png'
-    r = sadl_predict(model=str(model_file), a=str(lv/'A'/name), b=str(lv/'B'/name), out=str(tmp_path/'out'),
-                     window=128, overlap=32, device='cpu', quiet=True)
+    r = predict_pair(str(model_file), str(lv/'A'/name), str(lv/'B'/name), out=str(tmp_path/'out'),
+                     window=128, overlap=32, device='cpu', progress=False)
     assert Path(r['change']).name == 'test_2_0000_0000_change.png'
     assert read_mask(r['change']).shape == (256, 256)
     assert read_image(r['overlay']).shape == (256, 256, 3)

@@ -17,8 +17,8 @@ def render(nb_path: Path) -> str:
         src = ''.join(c['source'])
         lines = src.splitlines()
         if any(l.strip().replace(' ', '') in ('#|hide', '#|hide_input') for l in lines): continue
-        if c['cell_type'] == 'markdown':
-            parts.append(src.strip()); continue
+        if c['cell_type'] == 'markdown':  # images next to the notebook live in nbs/images
+            parts.append(src.strip().replace('](images/', '](nbs/images/')); continue
         code = '\n'.join(l for l in lines if not l.strip().startswith('#|')).strip()
         if code: parts.append(f"```python\n{code}\n```")
         outs = []
