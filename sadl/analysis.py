@@ -19,8 +19,8 @@ __all__ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES', 'load_results', 's
            'plot_f1_vs_fraction', 'available_tables', 'variant_table', 'load_histories', 'plot_valid_f1', 'fake_runs',
            'load_pretrained', 'pretrained_backbones', 'seg_samples', 'cd_samples', 'plot_view_synthesis',
            'plot_masked_sampling', 'dense_features', 'self_similarity', 'building_point', 'plot_self_similarity',
-           'class_activation_map', 'plot_cams', 'finetuned_models', 'change_map_rgb', 'predict_changes',
-           'plot_change_maps', 'write_figures', 'sadl_figures']
+           'class_activation_map', 'plot_cams', 'finetuned_models', 'predict_changes', 'plot_change_maps',
+           'write_figures', 'sadl_figures']
 
 # %% ../nbs/08_analysis.ipynb #e65872f8
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -523,15 +523,7 @@ def finetuned_models(
     return {i: r[r.init == i].path.iloc[0] for i in _init_order(r.init)}
 
 # %% ../nbs/08_analysis.ipynb #f9c2d44e
-def change_map_rgb(
-    pred:torch.Tensor, # (H,W) bool/{0,1} predicted change
-    label:torch.Tensor, # (H,W) {0,1} true change
-)->np.ndarray: # uint8 (H,W,3): TP, FP, FN, TN in the colours of `sadl.cd.CHANGE_COLOURS`
-    "Colour a prediction against its label (TP white, FP red, FN green, TN black)."
-    from sadl.cd import CHANGE_COLOURS
-    pal = np.array([CHANGE_COLOURS[k] for k in ('TN', 'FP', 'FN', 'TP')], np.uint8)
-    code = np.asarray(pred).astype(np.int64) + 2*np.asarray(label).astype(np.int64)  # 0 TN, 1 FP, 2 FN, 3 TP
-    return pal[code]
+from .cd import confusion_rgb  # Fig. 4 colours each prediction against its label with `sadl.cd.confusion_rgb`
 
 # %% ../nbs/08_analysis.ipynb #3ae9c3ef
 def predict_changes(
@@ -568,7 +560,7 @@ def plot_change_maps(
         axs[r, 2].images[0].set_cmap('gray')
         for ax, (n, p) in zip(axs[r, 3:], preds.items()):
             f1 = change_metrics(*confusion(p[r].bool(), labels[r].bool()))['f1']
-            _show(ax, change_map_rgb(p[r], labels[r]))
+            _show(ax, confusion_rgb(p[r], labels[r]))
             ax.set_title(f"{INIT_NAMES.get(n, n) + chr(10) if r == 0 else ''}F1 {100*f1:.1f}", fontsize=8)
     fig.legend(handles=[Patch(facecolor=np.array(CHANGE_COLOURS[c])/255, edgecolor='0.5', label=c) for c in ('TP', 'FP', 'FN')],
                loc='lower center', ncol=3, fontsize=8, frameon=False)

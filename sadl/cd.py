@@ -27,7 +27,7 @@ from .data import normalize, cd_dataloaders, cd_test_dl
 # %% auto #0
 __all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ChangeMetric', 'cd_metrics', 'CDNet', 'init_cd',
            'joint_augment', 'CDAugment', 'cd_learner', 'finetune', 'load_cd_model', 'predict_scene', 'overlay_changes',
-           'plot_change_map', 'sadl_finetune', 'predict_pair', 'sadl_predict']
+           'confusion_rgb', 'plot_change_map', 'sadl_finetune', 'predict_pair', 'sadl_predict']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -383,10 +383,13 @@ def overlay_changes(
     out[edge] = (255., 0., 0.)
     return out.round().astype(np.uint8)
 
-def _confusion_rgb(pred:np.ndarray, label:np.ndarray)->np.ndarray: # uint8 (H,W,3)
-    rgb = np.zeros((*pred.shape, 3), np.uint8)
-    for k, m in {'TP': pred & label, 'FP': pred & ~label, 'FN': ~pred & label}.items(): rgb[m] = CHANGE_COLOURS[k]
-    return rgb
+def confusion_rgb(
+    pred, # (H,W) bool/{0,1} predicted change (array or tensor)
+    label, # (H,W) bool/{0,1} true change
+)->np.ndarray: # uint8 (H,W,3): TP, FP, FN, TN in the colours of `CHANGE_COLOURS`
+    "Colour a prediction against its label (TP white, FP red, FN green, TN black)."
+    pal = np.array([CHANGE_COLOURS[k] for k in ('TN', 'FP', 'FN', 'TP')], np.uint8)
+    return pal[np.asarray(pred).astype(np.int64) + 2*np.asarray(label).astype(np.int64)]  # code 0 TN, 1 FP, 2 FN, 3 TP
 
 def plot_change_map(
     a, # uint8 image at time 1, (H,W,3) or (3,H,W)
@@ -406,7 +409,7 @@ def plot_change_map(
         l = _binary(label)
         if l.shape != p.shape: raise ValueError(f"plot_change_map: label {l.shape} and prediction {p.shape} differ in size")
         c = change_metrics(*confusion(torch.from_numpy(p), torch.from_numpy(l)))
-        panels.append((_confusion_rgb(p, l), f"F1 {c['f1']:.2f}, IoU {c['iou']:.2f}"))
+        panels.append((confusion_rgb(p, l), f"F1 {c['f1']:.2f}, IoU {c['iou']:.2f}"))
     for ax, (im, t) in zip(axs, panels):
         ax.imshow(im, cmap='gray' if im.ndim == 2 else None, vmin=0, vmax=255); ax.set_title(t, fontsize=9); ax.axis('off')
     if label is not None:

@@ -185,9 +185,8 @@ METRICS = ('precision', 'recall', 'f1', 'iou')
 def _read_metrics(
     folder:Path, # Folder of one fine-tuning run
 )->dict: # precision, recall, f1, iou of the test split and the best epoch
-    m = json.loads((Path(folder)/'metrics.json').read_text())
-    test = m.get('test', m)
-    return {**{k: float(test[k]) for k in METRICS}, 'best_epoch': m.get('best_epoch', test.get('best_epoch'))}
+    m = json.loads((Path(folder)/'metrics.json').read_text())   # `sadl.cd.finetune`: test metrics at the top level
+    return {**{k: float(m[k]) for k in METRICS}, 'best_epoch': m.get('best_epoch')}
 
 def finetune_all(
     preset:Preset,      # Preset whose fractions, seeds and fine-tuning settings to use
@@ -253,7 +252,7 @@ def reproduce(
     from sadl.analysis import results_table, plot_f1_vs_fraction
     if preset not in PRESETS: raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
     p = PRESETS[preset]
-    p = Preset(**{**asdict(p)})
+    p = Preset(**asdict(p))   # a copy: overrides must not change PRESETS
     if methods: p.methods = list(methods)
     bad = [m for m in p.methods if m not in METHODS]
     if bad: raise ValueError(f"unknown method {bad[0]!r}: choose from {', '.join(METHODS)}")
