@@ -25,10 +25,10 @@ from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'ChangeMetric',
-           'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'finetune',
-           'load_cd_model', 'predict_scene', 'overlay_changes', 'confusion_rgb', 'plot_change_map', 'sadl_finetune',
-           'predict_pair', 'sadl_predict']
+__all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
+           'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment',
+           'cd_learner', 'finetune', 'load_cd_model', 'predict_scene', 'overlay_changes', 'confusion_rgb',
+           'plot_change_map', 'sadl_finetune', 'predict_pair', 'sadl_predict']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -84,6 +84,29 @@ def average_precision(
     if P <= 0: return 0.
     prec = tp / (tp + fp).clamp_min(1)
     return float((pos / P * prec).sum())           # R_k - R_{k-1} = pos_k / P
+
+# %% ../nbs/07_cd.ipynb #2270f4cf
+def threshold_metrics(
+    hist:torch.Tensor, # (2,bins) summed `ap_histograms`
+    threshold:float=0.5, # Pixels with probability >= threshold are "changed" (bin resolution)
+)->dict: # precision, recall, f1, iou at `threshold`
+    "Eq. 14 scores of the change class at a probability threshold, from histograms."
+    bins = hist.shape[1]
+    k = min(bins, max(0, math.ceil(round(threshold * bins, 6))))   # first bin counted as "changed"
+    pos, neg = hist[0].long(), hist[1].long()
+    tp, fp = int(pos[k:].sum()), int(neg[k:].sum())
+    return change_metrics(tp, fp, int(pos[:k].sum()), int(neg[:k].sum()))
+
+def best_threshold(
+    hist:torch.Tensor, # (2,bins) summed `ap_histograms` of the validation split
+)->float: # The bin edge with the highest F1 (0.5 when no pixel changed)
+    "The probability threshold that maximises the F1 of the change class on these histograms."
+    pos, neg = hist.double().flip(1)
+    tp, fp = pos.cumsum(0), neg.cumsum(0)                            # predicted changed above each edge, high to low
+    if tp[-1] <= 0: return 0.5
+    f1 = 2 * tp / (tp + fp + tp[-1])                                 # 2TP / (2TP + FP + FN)
+    k = int(f1.argmax())                                             # edge index from the top
+    return (hist.shape[1] - 1 - k) / hist.shape[1]
 
 # %% ../nbs/07_cd.ipynb #70a9d53e
 class _Counts:
@@ -283,30 +306,43 @@ def finetune(
     progress:bool=True, # Show fastai's progress bars and the per-epoch table
     channels:int=32, # Pyramid channels of the encoder
     width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
+    epoch_size:int|None=None, # Training pairs per epoch (reshuffled passes cycled or cut: equal steps at every fraction); None: one pass (the paper)
+    monitor:str='f1', # Validation metric that picks the best epoch: 'f1' (the authors) or 'ap' (threshold-free)
+    threshold:str='argmax', # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
+    precision:str='fp32', # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
     test_split:str='test', # Split evaluated with the best model
-)->dict: # Test precision, recall, f1, iou, ap of the best-validation-F1 model
+)->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
     "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation F1, and test it (Sec. IV-B)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if epochs < 1: raise ValueError(f"epochs={epochs}: need at least 1")
+    if monitor not in ('f1', 'ap'): raise ValueError(f"monitor={monitor!r}: use 'f1' or 'ap'")
+    if threshold not in ('argmax', 'val'): raise ValueError(f"threshold={threshold!r}: use 'argmax' or 'val'")
     t0 = time.time()
     set_seed(seed)
-    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress)
+    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=epoch_size)
     test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
     learn = cd_learner(dls, init=init, lr=lr, channels=channels, width=width, seed=seed)
+    from sadl.learner import BF16Autocast, _use_bf16
+    if _use_bf16(precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
+    ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
     with tempfile.TemporaryDirectory() as tmp, _quiet(progress, learn):
         learn.path, learn.model_dir = Path(tmp), '.'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
-                                   SaveModelCallback(monitor='f1', comp=np.greater, fname='best')])
-        hist = _history(learn)
+                                   SaveModelCallback(monitor=monitor, comp=np.greater, fname='best')])
+        hist = _history(learn)                          # the best epoch's weights are loaded now
+        thr = 0.5
+        if threshold == 'val': learn.validate(); thr = best_threshold(ap_metric.hist)
         res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou, ap]
     hist.to_csv(out/'history.csv', index=False)
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
-    best = int(hist['f1'].to_numpy().argmax())
+    if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
+    best = int(hist[monitor].to_numpy().argmax())
     config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
-                  channels=channels, width=learn.model.width, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
+                  channels=channels, width=learn.model.width, epoch_size=epoch_size, monitor=monitor,
+                  threshold=threshold, precision=precision, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
     torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config},
                out/'model.pth')
-    summary = {**test, 'test_loss': float(res[0]), 'best_epoch': best,
+    summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), 'best_epoch': best,
                'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
                'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
                'time_s': round(time.time() - t0, 1), 'config': config}

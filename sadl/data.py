@@ -170,13 +170,18 @@ def label_fraction(
 # %% ../nbs/01_data.ipynb #edbfb1c5
 class PatchDL(DataLoader):
     "fastai DataLoader over a `SegPatches`/`CDPatches`: each batch is `dataset.batch(indices)` (uint8 tensors)."
+    def get_idxs(self): # with `n` != len(dataset) (`epoch_size`): whole reshuffled passes, cut to `n`
+        N = len(self.dataset)
+        if not self.shuffle or self.n == N: return super().get_idxs()
+        return [i for _ in range(-(-self.n // N)) for i in self.rng.sample(range(N), N)][:self.n]
     def create_batches(self, samps):
         for b in chunked(samps, self.bs, self.drop_last): yield self.dataset.batch(torch.as_tensor(b, dtype=torch.long))
 
 def _default_device(device): return torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
-def _train_dl(ds, bs, seed, num_workers, device):
-    dl = PatchDL(ds, bs=bs, shuffle=True, drop_last=len(ds) >= bs, num_workers=num_workers, device=device)
+def _train_dl(ds, bs, seed, num_workers, device, epoch_size=None):
+    n = epoch_size or len(ds)                            # epoch_size: this many samples per epoch, cycling or cutting reshuffled passes
+    dl = PatchDL(ds, bs=bs, shuffle=True, drop_last=n >= bs, num_workers=num_workers, device=device, n=n)
     dl.rng = random.Random(seed)                         # seeded shuffling
     return dl
 
@@ -218,6 +223,7 @@ def cd_dataloaders(
     device=None, # Device of the batches; default cuda if available else cpu
     cache:str='memory', # 'memory' or 'memmap'
     progress:bool=True, # Progress bar while decoding
+    epoch_size:int|None=None, # Training pairs per epoch (reshuffled passes, cycled or cut to this length: equal steps at every fraction); None: one pass
 )->DataLoaders: # batches (a uint8 (B,3,H,W), b uint8 (B,3,H,W), label uint8 (B,H,W)) on `device`
     "fastai DataLoaders over `CDPatches` (train with a nested label fraction, val)."
     names = patch_names(root, 'train')
@@ -225,7 +231,7 @@ def cd_dataloaders(
     tr = CDPatches(root, 'train', names=names, cache=cache, progress=progress)
     va = _valid_or_slice(CDPatches, root, 'val', tr, bs, cache, progress)
     device = _default_device(device)
-    dls = DataLoaders(_train_dl(tr, bs, seed, num_workers, device),
+    dls = DataLoaders(_train_dl(tr, bs, seed, num_workers, device, epoch_size),
                       PatchDL(va, bs=bs, num_workers=num_workers, device=device), path=root, device=device)
     dls.cache = cache
     return dls

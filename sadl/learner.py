@@ -14,7 +14,7 @@ from fastcore.script import call_parse, Param, store_true
 from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.schedule import ParamScheduler
-from fastai.torch_core import to_float
+from fastai.torch_core import to_float, apply
 from fastai.learner import SkipToEpoch
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
@@ -30,7 +30,7 @@ from .losses import SaDLLoss, collapse_std
 __all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'SaDLViewsCallback', 'SaDLSiamese',
            'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
            'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'Checkpoint', 'load_checkpoint', 'BackboneExport',
-           'BF16Autocast', 'sadl_learner', 'pretrain', 'sadl_pretrain']
+           'BF16Autocast', 'cpu_bf16', 'sadl_learner', 'pretrain', 'sadl_pretrain']
 
 # %% ../nbs/06_learner.ipynb #216f2b7a
 POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
@@ -55,6 +55,8 @@ class PretrainConfig:
     seed:int=0 # Seed of model init, data order, views and points
     frac:float=1.0 # Fraction of the training patches used
     width:int=64 # ResNet-18 width (`sadl.model.resnet18_backbone`; paper: 64); narrower only for CPU presets
+    channels:int=256 # C, FPN channels (paper: 256); not part of the exported backbone
+    proj_dim:int=1024 # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4 (paper: 2048, 256)
 
     def validate(self)->PretrainConfig:
         "Raise `ValueError` naming the first bad value; return self."
@@ -69,6 +71,7 @@ class PretrainConfig:
         if not 0 <= self.momentum < 1 or self.wd < 0: raise ValueError(f"momentum={self.momentum}, wd={self.wd}: need 0 <= momentum < 1, wd >= 0")
         if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: must be in (0, 1]")
         if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
+        if self.channels < 1 or self.proj_dim < 4: raise ValueError(f"channels={self.channels}, proj_dim={self.proj_dim}: need channels >= 1, proj_dim >= 4 (paper: 256, 1024)")
         if self.init is not None and not Path(self.init).is_file():
             raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
@@ -334,11 +337,22 @@ class BF16Autocast(Callback):
     def before_fit(self): self.device_type, self._ac = torch.device(getattr(self.dls, 'device', None) or 'cpu').type, None
     def before_batch(self):
         self._ac = torch.autocast(self.device_type, dtype=torch.bfloat16); self._ac.__enter__()
-    def after_pred(self): self.learn.pred = to_float(self.pred)
+    def after_pred(self): self.learn.pred = apply(lambda x: x.float() if x is not None and torch.is_floating_point(x) else x, self.pred)  # o3 may be None
     def after_loss(self): self._exit()
     def after_batch(self): self._exit()  # in case the batch was cancelled before the loss
     def _exit(self):
         if self._ac is not None: self._ac.__exit__(None, None, None); self._ac = None
+
+def cpu_bf16()->bool: # True on CPUs with AVX512-BF16 or AMX-BF16 units (Linux /proc/cpuinfo); False elsewhere
+    "Whether bf16 autocast is likely faster than fp32 on this CPU."
+    try: flags = Path('/proc/cpuinfo').read_text()
+    except OSError: return False
+    return 'avx512_bf16' in flags or 'amx_bf16' in flags
+
+def _use_bf16(precision:str, dev:torch.device)->bool:
+    "Resolve `precision` ('auto': bf16 on CUDA; 'fast': also on CPUs with bf16 units; 'bf16'; 'fp32')."
+    if precision not in ('auto', 'fast', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'fast', 'bf16' or 'fp32'")
+    return precision == 'bf16' or (precision in ('auto', 'fast') and dev.type == 'cuda') or (precision == 'fast' and dev.type == 'cpu' and cpu_bf16())
 
 # %% ../nbs/06_learner.ipynb #65c7ebed
 def sadl_learner(
@@ -356,26 +370,27 @@ def sadl_learner(
     wd:float=5e-4, # Weight decay
     power:float=0.9, # Poly exponent
     final_lr:float=1e-5, # Final learning rate
-    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'bf16' or 'fp32'
+    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16' or 'fp32'
     cbs:list=None, # Extra callbacks
     width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
+    channels:int=256, # C, FPN channels (paper: 256)
+    proj_dim:int=1024, # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4
 )->Learner:
     "A fastai `Learner` that pre-trains SaDL (Sec. III) with the paper's optimiser (Sec. IV-B2)."
     PretrainConfig(size=size, n_points=n_points, pool=pool, sd=sd, swap=swap, lr=lr, momentum=mom, wd=wd, power=power,
-                   final_lr=final_lr, init=None if init is None else str(init)).validate()
+                   final_lr=final_lr, width=width or 64, channels=channels, proj_dim=proj_dim, init=None if init is None else str(init)).validate()
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
-    model = SaDLSiamese(SaDLModel(pool, pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
+    model = SaDLSiamese(SaDLModel(pool, channels, 2 * proj_dim, proj_dim, max(1, proj_dim // 4), pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
     cbs = [SaDLViewsCallback(size, n_points, swap, pool, color, seed), ParamScheduler({'lr': poly_lr(lr, final_lr, power)}),
            SkipValidation(), CollapseMonitor(), *(cbs or [])]
     learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=mom, wd=wd),
                     lr=lr, metrics=sadl_metrics(), cbs=cbs, wd_bn_bias=True, train_bn=True)
     learn.recorder.train_metrics, learn.recorder.valid_metrics = True, False
-    if precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'bf16' or 'fp32'")
-    if precision == 'bf16' or (precision == 'auto' and dev.type == 'cuda'): learn.add_cb(BF16Autocast())
+    if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06_learner.ipynb #54784663
-_RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac', 'width')
+_RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac', 'width', 'channels', 'proj_dim')
 
 def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
@@ -414,12 +429,14 @@ def pretrain(
     frac:float=1.0, # Fraction of the training patches
     color:bool=True, # Colour jitter and blur on the views
     num_workers:int=0, # Data loader workers
-    precision:str='auto', # 'auto' (bf16 on CUDA, fp32 on CPU), 'bf16', 'fp32'
+    precision:str='auto', # 'auto' (bf16 on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16', 'fp32'
     width:int=64, # ResNet-18 width (paper: 64); narrower only for CPU presets
+    channels:int=256, # C, FPN channels (paper: 256)
+    proj_dim:int=1024, # D, projection size (paper: 1024)
 )->Path: # out/backbone.pth
     "Pre-train SaDL on `data` and export the backbone as a torchvision ResNet-18 state dict."
     cfg = PretrainConfig(epochs, bs, size, n_points, pool, sd, swap, lr, init=None if init is None else str(init),
-                         seed=seed, frac=frac, color=color, width=width).validate()
+                         seed=seed, frac=frac, color=color, width=width, channels=channels, proj_dim=proj_dim).validate()
     data, out = Path(data), Path(out)
     bb, ck = out/'backbone.pth', out/'checkpoint.pth'
     cfgd = asdict(cfg)
@@ -429,10 +446,11 @@ def pretrain(
     dls = _pretrain_dls(data, cfg, device, num_workers, progress)
     if len(dls.train) == 0: raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give no batch of {bs}; lower bs")
     learn = sadl_learner(dls, pool, sd, swap, n_points, size, lr, init, seed, color, cfg.momentum, cfg.wd, cfg.power, cfg.final_lr,
-                         precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], width=width)
+                         precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], width=width, channels=channels, proj_dim=proj_dim)
     start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
     if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
-    (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
+    (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision,
+                                                 bf16=_use_bf16(precision, torch.device(dls.device))), indent=1))
     cbs = [QuietSkipToEpoch(start)] if start else []
     if progress: learn.fit(epochs, cbs=cbs)
     else:
@@ -459,7 +477,7 @@ def sadl_pretrain(
     device:str=None, # cpu, cuda, cuda:1...; default cuda if available
     resume:store_true=False, # Continue the run in --out from its checkpoint
     num_workers:int=0, # Data loader workers
-    precision:Param("auto: bf16 on CUDA, fp32 on CPU; bf16 also on CPUs with AMX (about 2x faster)", str, choices=('auto', 'bf16', 'fp32'))='auto',
+    precision:Param("auto: bf16 on CUDA, fp32 on CPU; fast: also bf16 on CPUs with AVX512-BF16/AMX (about 1.5x faster)", str, choices=('auto', 'fast', 'bf16', 'fp32'))='auto',
     width:int=64, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
 ):
     "Self-supervised SaDL pre-training; writes OUT/backbone.pth, a torchvision ResNet-18 state dict."
