@@ -96,10 +96,15 @@ def _decode(root, files, names, cache='memory', progress=True, tag='all'):
     return {d: torch.from_numpy(a) for d, a in outs.items()}
 
 # %% ../nbs/01_data.ipynb #544da2db
-def _take(x, idx):
-    "x[idx] along dim 0; on CPU via np.take (several times faster than x[idx] or index_select for big uint8 batches)."
-    if x.device.type != 'cpu': return x.index_select(0, idx.to(x.device))
-    return torch.from_numpy(np.take(x.numpy(), idx.numpy(), axis=0))
+def _take(x, idx, pin=False):
+    "x[idx] along dim 0; on CPU via np.take (several times faster than x[idx] or index_select for big uint8 batches), into pinned memory when `pin`."
+    if x.device.type != 'cpu':                                   # data resident on the device: index it there
+        if x.device.type == 'cuda': idx = idx.pin_memory().to(x.device, non_blocking=True)  # no host sync
+        return x.index_select(0, idx.to(x.device))
+    if not pin: return torch.from_numpy(np.take(x.numpy(), idx.numpy(), axis=0))
+    out = torch.empty((len(idx), *x.shape[1:]), dtype=x.dtype, pin_memory=True)   # page-locked: async copy to the GPU
+    np.take(x.numpy(), idx.numpy(), axis=0, out=out.numpy())
+    return out
 
 class _Patches:
     "Base of the patch datasets: `subdirs` on disk, `attrs` the tensor attribute names."
@@ -134,7 +139,13 @@ class _Patches:
     def tensors(self): return tuple(getattr(self, a) for a in self.attrs)
     def __len__(self): return len(self.names)
     def __getitem__(self, i): return tuple(x[i] for x in self.tensors)
-    def batch(self, idx): return tuple(_take(x, idx) for x in self.tensors)  # idx int64 (B,) -> uint8 (B,...)
+    def batch(self, idx, pin=False): return tuple(_take(x, idx, pin) for x in self.tensors)  # idx int64 (B,) -> uint8 (B,...)
+    @property
+    def device(self)->torch.device: return self.tensors[0].device
+    def to(self, device):
+        "Move the stored tensors to `device` (e.g. the whole uint8 dataset onto the GPU); returns self."
+        for a in self.attrs: setattr(self, a, getattr(self, a).to(device))
+        return self
     def subset(self, idx):
         "The same dataset restricted to `idx` (list of ints), without decoding again."
         idx = torch.as_tensor(list(idx), dtype=torch.long)
@@ -171,7 +182,11 @@ def label_fraction(
 class PatchDL(DataLoader):
     "fastai DataLoader over a `SegPatches`/`CDPatches`: each batch is `dataset.batch(indices)` (uint8 tensors)."
     def create_batches(self, samps):
-        for b in chunked(samps, self.bs, self.drop_last): yield self.dataset.batch(torch.as_tensor(b, dtype=torch.long))
+        dev = self.device                                # host data to a GPU: pinned batch, non-blocking copy
+        send = dev is not None and dev.type == 'cuda' and self.dataset.device.type == 'cpu' and self.fake_l.num_workers == 0
+        for b in chunked(samps, self.bs, self.drop_last):
+            bt = self.dataset.batch(torch.as_tensor(b, dtype=torch.long), pin=send)
+            yield tuple(x.to(dev, non_blocking=True) for x in bt) if send else bt
 
 def _default_device(device): return torch.device(device) if device is not None else torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
@@ -196,8 +211,9 @@ def seg_dataloaders(
     seed:int=0, # Seed of the fraction and of the shuffling
     num_workers:int=0, # Worker processes (0: batches are cheap tensor indexing)
     device=None, # Device of the batches; default cuda if available else cpu
-    cache:str='memory', # 'memory' or 'memmap'
+    cache:str='memory', # 'memory' or 'memmap' (uint8 .npy under root/.sadl_cache, decoded once, mapped after)
     progress:bool=True, # Progress bar while decoding
+    on_device:bool=False, # Keep the whole uint8 dataset on `device` (GPU) and index batches there
 )->DataLoaders: # batches (image uint8 (B,3,H,W), mask uint8 (B,H,W)) on `device`
     "fastai DataLoaders over `SegPatches` (train, valid)."
     names = patch_names(root, 'train')
@@ -205,6 +221,7 @@ def seg_dataloaders(
     tr = SegPatches(root, 'train', names=names, cache=cache, progress=progress)
     va = _valid_or_slice(SegPatches, root, valid, tr, bs, cache, progress)
     device = _default_device(device)
+    if on_device: tr.to(device); va.to(device)
     return DataLoaders(_train_dl(tr, bs, seed, num_workers, device),
                        PatchDL(va, bs=bs, num_workers=num_workers, device=device), path=root, device=device)
 
@@ -216,8 +233,9 @@ def cd_dataloaders(
     seed:int=0, # Seed of the fraction and of the shuffling
     num_workers:int=0, # Worker processes
     device=None, # Device of the batches; default cuda if available else cpu
-    cache:str='memory', # 'memory' or 'memmap'
+    cache:str='memory', # 'memory' or 'memmap' (uint8 .npy under root/.sadl_cache, decoded once, mapped after)
     progress:bool=True, # Progress bar while decoding
+    on_device:bool=False, # Keep the whole uint8 dataset on `device` (GPU) and index batches there
 )->DataLoaders: # batches (a uint8 (B,3,H,W), b uint8 (B,3,H,W), label uint8 (B,H,W)) on `device`
     "fastai DataLoaders over `CDPatches` (train with a nested label fraction, val)."
     names = patch_names(root, 'train')
@@ -225,6 +243,7 @@ def cd_dataloaders(
     tr = CDPatches(root, 'train', names=names, cache=cache, progress=progress)
     va = _valid_or_slice(CDPatches, root, 'val', tr, bs, cache, progress)
     device = _default_device(device)
+    if on_device: tr.to(device); va.to(device)
     dls = DataLoaders(_train_dl(tr, bs, seed, num_workers, device),
                       PatchDL(va, bs=bs, num_workers=num_workers, device=device), path=root, device=device)
     dls.cache = cache

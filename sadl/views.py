@@ -152,8 +152,12 @@ def _jitter_params(bs, p, brightness, contrast, saturation, hue, generator, devi
     hi = [1 + brightness, 1 + contrast, 1 + saturation, hue]
     f = torch.stack([_uniform(bs, l, h, generator, device) for l, h in zip(lo, hi)], 1)   # (B,4)
     f = torch.where(on[:, None], f, torch.tensor([1., 1., 1., 0.], device=device))
-    order = torch.randperm(4, generator=generator, device=generator.device if generator is not None else 'cpu').tolist()
-    return f, order
+    return f, _jitter_order(generator)
+
+def _jitter_order(generator):
+    "The per-call order of the 4 operations, drawn on the host: from `generator` when it is a CPU generator, else from torch's CPU RNG (reading a draw of a CUDA generator back would sync the host every batch)."
+    g = generator if generator is not None and generator.device.type == 'cpu' else None
+    return torch.randperm(4, generator=g).tolist()
 
 def _jitter_with(x, f, order):
     "Apply colour jitter with factors f (B,4) in the given order of operations (0=b,1=c,2=s,3=h)."
