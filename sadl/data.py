@@ -181,6 +181,18 @@ def label_fraction(
 # %% ../nbs/01_data.ipynb #edbfb1c5
 class PatchDL(DataLoader):
     "fastai DataLoader over a `SegPatches`/`CDPatches`: each batch is `dataset.batch(indices)` (uint8 tensors)."
+    shard = None  # (rank, world): this process takes slice `rank` of every shuffled epoch (set by `sadl.learner.SaDLDistributed`)
+    def get_idxs(self):
+        idxs = super().get_idxs()
+        if self.shard is None: return idxs
+        (r, w), idxs = self.shard, list(idxs)          # same seed on every rank -> same order; pad as fastai's DistributedDL
+        m = -(-len(idxs) // w) * w
+        idxs += (idxs * w)[:m - len(idxs)]
+        return idxs[r * m // w:(r + 1) * m // w]
+    def __len__(self):
+        if self.shard is None: return super().__len__()
+        n = -(-self.n // self.shard[1])
+        return n // self.bs + (0 if self.drop_last or n % self.bs == 0 else 1)
     def create_batches(self, samps):
         dev = self.device                                # host data to a GPU: pinned batch, non-blocking copy
         send = dev is not None and dev.type == 'cuda' and self.dataset.device.type == 'cpu' and self.fake_l.num_workers == 0
