@@ -508,6 +508,9 @@ class SaDLDistributed(Callback):
             if not isinstance(dl, PatchDL): raise TypeError(f"SaDLDistributed shards sadl.data.PatchDL loaders; got {type(dl).__name__}")
             dl.shard = (_rank(), _world())
         if _rank(): self.learn.logger = noop
+    def after_epoch(self):
+        "Rank 0's BatchNorm running statistics on every rank (they drift apart without SyncBatchNorm), before the checkpoint."
+        for b in _bare(self.learn.model).buffers(): torch.distributed.broadcast(b, 0)
     def after_fit(self):
         self.learn.model = _bare(self.learn.model)
         for dl in self.dls.loaders: dl.shard = None
