@@ -492,7 +492,7 @@ def _bare(model:nn.Module)->nn.Module:
     return model.module if isinstance(model, DistributedDataParallel) else model
 
 class SaDLDistributed(Callback):
-    "Data-parallel training over the process group: DDP model (SyncBatchNorm on GPUs), each rank its shard of every epoch."
+    "Data-parallel training over the process group: DDP model (SyncBatchNorm on GPUs), each rank its shard of every training epoch."
     order = 11  # as fastai's DistributedTrainer
     def __init__(self,
                  sync_bn:bool=True, # Convert BatchNorm to SyncBatchNorm (GPUs only: torch has no CPU kernel for it)
@@ -504,16 +504,16 @@ class SaDLDistributed(Callback):
         dev = next(m.parameters()).device
         if self.sync_bn and dev.type == 'cuda': m = nn.SyncBatchNorm.convert_sync_batchnorm(m)
         self.learn.model = DistributedDataParallel(m, device_ids=[dev] if dev.type == 'cuda' else None)
-        for dl in self.dls.loaders:
-            if not isinstance(dl, PatchDL): raise TypeError(f"SaDLDistributed shards sadl.data.PatchDL loaders; got {type(dl).__name__}")
-            dl.shard = (_rank(), _world())
+        dl = self.dls.train                                  # validation: every rank sees the whole set (metrics need no reduction)
+        if not isinstance(dl, PatchDL): raise TypeError(f"SaDLDistributed shards a sadl.data.PatchDL training loader; got {type(dl).__name__}")
+        dl.shard = (_rank(), _world())
         if _rank(): self.learn.logger = noop
     def after_epoch(self):
         "Rank 0's BatchNorm running statistics on every rank (they drift apart without SyncBatchNorm), before the checkpoint."
         for b in _bare(self.learn.model).buffers(): torch.distributed.broadcast(b, 0)
     def after_fit(self):
         self.learn.model = _bare(self.learn.model)
-        for dl in self.dls.loaders: dl.shard = None
+        self.dls.train.shard = None
 
 # %% ../nbs/06_learner.ipynb #65c7ebed
 def sadl_learner(

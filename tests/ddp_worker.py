@@ -1,11 +1,12 @@
 """One rank of the 2-process CPU (gloo) test in test_distributed.py; run by `torchrun --nproc_per_node 2`.
 
-    ddp_worker.py DATA OUT
+    ddp_worker.py DATA CD OUT
 
 1. one DDP step of `SaDLSiamese` (pool='global', BatchNorm frozen) on this rank's half of a fixed batch;
    saves the weights and loss to OUT/step{rank}.pt (the test compares them with one process on the whole batch);
 2. `pretrain` for 2 epochs with bs 2 per rank; saves this rank's final weights (OUT/weights{rank}.pt) and the
-   patches it saw each epoch (OUT/seen{rank}.json).
+   patches it saw each epoch (OUT/seen{rank}.json);
+3. `finetune` (sadl.cd) for 2 epochs with bs 2 per rank; saves the test metrics this rank returned (OUT/ft{rank}.json).
 """
 import json, sys
 from pathlib import Path
@@ -35,7 +36,7 @@ def one_step(model, xb, yb):
     torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5).step()
     return loss.detach()
 
-def main(data, out):
+def main(data, cd, out):
     out = Path(out)
     dev, own = L.distrib_setup('cpu')
     r, w = L._rank(), L._world()
@@ -58,6 +59,14 @@ def main(data, out):
     L.BackboneExport.after_fit = keep
     L.pretrain(data, out/'run', epochs=2, bs=2, size=32, n_points=2, progress=False, device='cpu')
     (out/f'seen{r}.json').write_text(json.dumps(seen))
+    # 3. fine-tuning
+    import sadl.cd as C
+    orig_hist = C._history
+    def hist(learn):
+        df = orig_hist(learn); df.to_csv(out/f'fthist{r}.csv', index=False); return df
+    C._history = hist
+    test = C.finetune(cd, out/'ft', epochs=2, bs=2, progress=False, device='cpu', channels=8)
+    (out/f'ft{r}.json').write_text(json.dumps(test))
     torch.distributed.destroy_process_group()
 
-if __name__ == '__main__': main(*sys.argv[1:3])
+if __name__ == '__main__': main(*sys.argv[1:4])

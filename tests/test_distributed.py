@@ -1,7 +1,8 @@
 """Data-parallel pre-training on the CPU: 2 processes (torchrun, gloo) on tiny synthetic data.
 Both ranks end with identical weights, only rank 0 writes files, each epoch is split between the
 ranks without overlap, one DDP step equals one single-process step on the whole batch, and the
-epoch loss is close to a 1-process run with the doubled batch (BatchNorm is per rank on CPUs)."""
+epoch loss is close to a 1-process run with the doubled batch (BatchNorm is per rank on CPUs);
+fine-tuning (sadl.cd.finetune) runs the same way."""
 import csv, json, os, socket, subprocess, sys
 from pathlib import Path
 import pytest, torch
@@ -19,9 +20,10 @@ def _free_port():
 def ddp_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('ddp')
     data = make_synthetic(tmp/'seg', 'seg', n=8, size=64, seed=1, progress=False, splits={'train': 1.0})
+    cd = make_synthetic(tmp/'cd', 'cd', n=12, size=64, seed=2, progress=False, splits={'train': .5, 'val': .25, 'test': .25})
     env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_addr', '127.0.0.1',
-           '--master_port', str(_free_port()), str(HERE/'ddp_worker.py'), str(data), str(tmp)]
+           '--master_port', str(_free_port()), str(HERE/'ddp_worker.py'), str(data), str(cd), str(tmp)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return data, tmp
@@ -72,3 +74,15 @@ def test_loss_close_to_one_process_double_batch(ddp_run, tmp_path):
     assert lr1 == pytest.approx(lr2)                                  # same number of steps, same schedule
     # different random views per rank and per-rank BatchNorm statistics: close, not equal
     assert two == pytest.approx(one, rel=0.15), (one, two)
+
+def test_finetune_two_ranks(ddp_run):
+    _, tmp = ddp_run
+    t0, t1 = (json.loads((tmp/f'ft{r}.json').read_text()) for r in (0, 1))
+    assert t0 == t1                                                   # same model, whole test set on each rank
+    h0, h1 = (list(csv.DictReader(open(tmp/f'fthist{r}.csv'))) for r in (0, 1))
+    assert [r['valid_loss'] for r in h0] == [r['valid_loss'] for r in h1]   # identical models after every epoch
+    assert len(h0) == 2
+    ft = tmp/'ft'
+    assert sorted(p.name for p in ft.iterdir()) == ['history.csv', 'metrics.json', 'model.pth']
+    m = json.loads((ft/'metrics.json').read_text())
+    assert m['f1'] == t0['f1'] and m['n_train'] == 6
