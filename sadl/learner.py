@@ -548,8 +548,10 @@ def sadl_learner(
     bar = hasattr(learn, 'progress')
     learn.remove_cbs([learn.recorder] + ([learn.progress] if bar else []))   # fastai's read the loss back every batch
     learn.add_cbs([DeviceRecorder(train_metrics=True, valid_metrics=False)] + ([SyncFreeProgress()] if bar else []))
-    if compile if compile is not None else dev.type == 'cuda': model.compile_encoder()
-    if distributed if distributed is not None else _world() > 1: learn.add_cb(SaDLDistributed())
+    if compile is None: compile = dev.type == 'cuda'
+    if distributed is None: distributed = _world() > 1
+    if compile: model.compile_encoder()
+    if distributed: learn.add_cb(SaDLDistributed())
     if precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'bf16' or 'fp32'")
     if precision == 'bf16' or (precision == 'auto' and dev.type == 'cuda'): learn.add_cb(BF16Autocast())
     return learn
