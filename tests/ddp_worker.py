@@ -5,7 +5,7 @@
 1. one DDP step of `SaDLSiamese` (pool='global', BatchNorm frozen) on this rank's half of a fixed batch;
    saves the weights and loss to OUT/step{rank}.pt (the test compares them with one process on the whole batch);
 2. `pretrain` for 2 epochs with bs 2 per rank; saves this rank's final weights (OUT/weights{rank}.pt) and the
-   patches it saw each epoch (OUT/seen{rank}.json);
+   patches it saw each epoch (OUT/seen{rank}.json); then resumes that run to 3 epochs (OUT/resumed{rank}.pt);
 3. `finetune` (sadl.cd) for 2 epochs with bs 2 per rank; saves the test metrics this rank returned (OUT/ft{rank}.json).
 """
 import json, sys
@@ -59,6 +59,13 @@ def main(data, cd, out):
     L.BackboneExport.after_fit = keep
     L.pretrain(data, out/'run', epochs=2, bs=2, size=32, n_points=2, progress=False, device='cpu')
     (out/f'seen{r}.json').write_text(json.dumps(seen))
+    # 2b. resume on 2 ranks: the 2-epoch run relabelled as cut short of 3 epochs continues at epoch 2
+    if r == 0:
+        ck = torch.load(out/'run'/'checkpoint.pth', weights_only=False); ck['config']['epochs'] = 3
+        torch.save(ck, out/'run'/'checkpoint.pth'); (out/'run'/'backbone.pth').unlink()
+    torch.distributed.barrier()
+    L.BackboneExport.after_fit = lambda self: (torch.save(L._bare(self.learn.model).state_dict(), out/f'resumed{r}.pt'), orig_after(self))
+    L.pretrain(data, out/'run', epochs=3, bs=2, size=32, n_points=2, progress=False, device='cpu', resume=True)
     # 3. fine-tuning
     import sadl.cd as C
     orig_hist = C._history

@@ -33,17 +33,24 @@ def test_ranks_hold_identical_weights(ddp_run):
     w0, w1 = (torch.load(tmp/f'weights{r}.pt', weights_only=True) for r in (0, 1))
     assert list(w0) == list(w1)
     for k in w0: assert torch.equal(w0[k], w1[k]), k
-    # the exported backbone is those weights
-    bb = torch.load(tmp/'run'/'backbone.pth', weights_only=True)
+
+def test_resume_on_two_ranks(ddp_run):
+    _, tmp = ddp_run
+    rows = list(csv.DictReader(open(tmp/'run'/'history.csv')))
+    assert [r['epoch'] for r in rows] == ['0', '1', '2']              # epochs 0-1 kept, epoch 2 trained
+    assert torch.load(tmp/'run'/'checkpoint.pth', weights_only=False)['epoch'] == 2
+    w0, w1 = (torch.load(tmp/f'resumed{r}.pt', weights_only=True) for r in (0, 1))
+    for k in w0: assert torch.equal(w0[k], w1[k]), k
+    bb = torch.load(tmp/'run'/'backbone.pth', weights_only=True)       # the exported backbone is those weights
     assert torch.equal(bb['conv1.weight'], w0['encoder.encoder.backbone.conv1.weight'])
+    assert not torch.equal(w0['encoder.encoder.backbone.conv1.weight'],
+                           torch.load(tmp/'weights0.pt', weights_only=True)['encoder.encoder.backbone.conv1.weight'])
 
 def test_rank0_writes_once(ddp_run):
     _, tmp = ddp_run
     run = tmp/'run'
     assert sorted(p.name for p in run.iterdir()) == ['backbone.pth', 'checkpoint.pth', 'config.json', 'history.csv']
     assert json.loads((run/'config.json').read_text())['world_size'] == 2
-    rows = list(csv.DictReader(open(run/'history.csv')))
-    assert [r['epoch'] for r in rows] == ['0', '1']
     ck = torch.load(run/'checkpoint.pth', weights_only=False)
     assert ck['world'] == 2 and len(ck['rng']) == 2                   # every rank's random states, for resume
     assert not torch.equal(ck['rng'][0]['gen'], ck['rng'][1]['gen'])  # per-rank views generators
@@ -68,9 +75,9 @@ def test_loss_close_to_one_process_double_batch(ddp_run, tmp_path):
     data, tmp = ddp_run
     L.pretrain(data, tmp_path/'one', epochs=2, bs=4, size=32, n_points=2, progress=False, device='cpu')
     one = [float(r['loss']) for r in csv.DictReader(open(tmp_path/'one'/'history.csv'))]
-    two = [float(r['loss']) for r in csv.DictReader(open(tmp/'run'/'history.csv'))]
+    two = [float(r['loss']) for r in csv.DictReader(open(tmp/'run'/'history.csv'))][:2]   # before the resumed epoch 2
     lr1 = [float(r['lr']) for r in csv.DictReader(open(tmp_path/'one'/'history.csv'))]
-    lr2 = [float(r['lr']) for r in csv.DictReader(open(tmp/'run'/'history.csv'))]
+    lr2 = [float(r['lr']) for r in csv.DictReader(open(tmp/'run'/'history.csv'))][:2]
     assert lr1 == pytest.approx(lr2)                                  # same number of steps, same schedule
     # different random views per rank and per-rank BatchNorm statistics: close, not equal
     assert two == pytest.approx(one, rel=0.15), (one, two)
