@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cd.ipynb #f662ba52
 from __future__ import annotations
-import contextlib, io, json, math, tempfile, time
+import contextlib, io, json, math, os, shutil, tempfile, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
@@ -23,6 +23,7 @@ from fastai.torch_core import set_seed, default_device
 from .tiling import SadlDataError, read_image, write_image, write_mask
 from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
+from .learner import SaDLDistributed, distrib_setup, _rank, _world
 
 # %% auto #0
 __all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
@@ -318,14 +319,19 @@ def finetune(
     if monitor not in ('f1', 'ap'): raise ValueError(f"monitor={monitor!r}: use 'f1' or 'ap'")
     if threshold not in ('argmax', 'val'): raise ValueError(f"threshold={threshold!r}: use 'argmax' or 'val'")
     t0 = time.time()
+    # launched by torchrun / accelerate launch: one process per GPU, DDP, bs per GPU, rank 0 writes
+    device, own_group = distrib_setup(device) if int(os.environ.get('WORLD_SIZE', 1)) > 1 else (device, False)
+    progress = progress and _rank() == 0
     set_seed(seed)
     dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=epoch_size)
     test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
-    learn = cd_learner(dls, init=init, lr=lr, channels=channels, width=width, seed=seed)
+    learn = cd_learner(dls, init=init, lr=lr, channels=channels, width=width, seed=seed, cbs=[SaDLDistributed()] if _world() > 1 else None)
     from sadl.learner import BF16Autocast, _use_bf16
     if _use_bf16(precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
-    with tempfile.TemporaryDirectory() as tmp, _quiet(progress, learn):
+    # several processes: fastai saves the best model on rank 0 only and every rank loads it, so it goes through out/
+    tmpdir = tempfile.TemporaryDirectory() if _world() == 1 else contextlib.nullcontext(str(out/'.best'))
+    with tmpdir as tmp, _quiet(progress, learn):
         learn.path, learn.model_dir = Path(tmp), '.'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
                                    SaveModelCallback(monitor=monitor, comp=np.greater, fname='best')])
@@ -333,20 +339,25 @@ def finetune(
         thr = 0.5
         if threshold == 'val': learn.validate(); thr = best_threshold(ap_metric.hist)
         res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou, ap]
-    hist.to_csv(out/'history.csv', index=False)
+    if _world() > 1:
+        torch.distributed.barrier()
+        if _rank() == 0: shutil.rmtree(out/'.best', ignore_errors=True)
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
     best = int(hist[monitor].to_numpy().argmax())
     config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
                   channels=channels, width=learn.model.width, epoch_size=epoch_size, monitor=monitor,
                   threshold=threshold, precision=precision, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
-    torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config},
-               out/'model.pth')
-    summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), 'best_epoch': best,
-               'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
-               'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
-               'time_s': round(time.time() - t0, 1), 'config': config}
-    (out/'metrics.json').write_text(json.dumps(summary, indent=1))
+    if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes
+        hist.to_csv(out/'history.csv', index=False)
+        torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config},
+                   out/'model.pth')
+        summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), 'best_epoch': best,
+                   'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
+                   'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
+                   'time_s': round(time.time() - t0, 1), 'config': config}
+        (out/'metrics.json').write_text(json.dumps(summary, indent=1))
+    if own_group: torch.distributed.destroy_process_group()
     return test
 
 # %% ../nbs/07_cd.ipynb #c60b6cc6

@@ -4,14 +4,19 @@
 
 # %% ../nbs/06_learner.ipynb #0dd811a6
 from __future__ import annotations
-import json, os, time, warnings, csv
+import json, os, random, time, warnings, csv
+import numpy as np
 from functools import partial
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.basics import store_attr
 from fastcore.script import call_parse, Param, store_true
-from fastai.learner import Learner, Metric
+from fastai.learner import Learner, Metric, Recorder, AvgLoss, AvgSmoothLoss
+from fastai.callback.progress import ProgressCallback
+from fastai.torch_core import find_bs
+from torch.nn.parallel import DistributedDataParallel
+import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.schedule import ParamScheduler
 from fastai.torch_core import to_float, apply
@@ -20,17 +25,18 @@ from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from fastcore.basics import noop
 from .tiling import SadlDataError
-from .data import normalize, seg_dataloaders, cd_dataloaders
+from .data import normalize, seg_dataloaders, cd_dataloaders, PatchDL
 from .views import make_views
 from .sampling import sample_points, missing_counts
 from .model import SaDLModel, class_presence, export_backbone
 from .losses import SaDLLoss, collapse_std
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'SaDLViewsCallback', 'SaDLSiamese',
-           'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
-           'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'Checkpoint', 'load_checkpoint', 'BackboneExport',
-           'BF16Autocast', 'cpu_bf16', 'sadl_learner', 'pretrain', 'sadl_pretrain']
+__all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup',
+           'SaDLViewsCallback', 'SaDLSiamese', 'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount',
+           'sadl_metrics', 'CollapseMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states',
+           'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16',
+           'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain', 'sadl_pretrain']
 
 # %% ../nbs/06_learner.ipynb #216f2b7a
 POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
@@ -96,6 +102,38 @@ def sadl_opt(
     "SGD with momentum and weight decay (Sec. IV-B2) for a fastai `Learner`."
     return OptimWrapper(params, opt=torch.optim.SGD, lr=lr, momentum=mom, weight_decay=wd)
 
+# %% ../nbs/06_learner.ipynb #3d549cc3
+def _dist_on()->bool: return torch.distributed.is_available() and torch.distributed.is_initialized()
+def _rank()->int: return torch.distributed.get_rank() if _dist_on() else 0
+def _world()->int: return torch.distributed.get_world_size() if _dist_on() else 1
+
+def _all_sum(x:torch.Tensor)->torch.Tensor:
+    "Sum of tensor `x` over the ranks (x itself in a single process)."
+    if _world() == 1: return x
+    x = x.clone(); torch.distributed.all_reduce(x); return x
+
+def rank_seed(
+    seed:int, # The run's seed
+    rank:int=None, # Process rank; default this process's
+)->int: # seed for this rank's generators (rank 0: `seed`)
+    "A distinct seed per rank for the views' and points' generators, derived from the run seed and the rank."
+    rank = _rank() if rank is None else rank
+    return int(seed) + 100_003 * int(rank)
+
+def distrib_setup(
+    device=None, # 'cpu', 'cuda' or 'cuda:N'; default cuda:LOCAL_RANK if CUDA is available, else cpu
+)->tuple: # (this rank's torch.device, True if this call created the process group)
+    "Join the process group described by the environment (`torchrun`, `accelerate launch`) when WORLD_SIZE > 1."
+    world, local = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
+    dev = torch.device(device if device is not None else ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if dev.type == 'cuda' and dev.index is None: dev = torch.device('cuda', local if world > 1 else torch.cuda.current_device())
+    if dev.type == 'cuda': torch.cuda.set_device(dev)
+    if world < 2 or _dist_on(): return dev, False
+    if 'MASTER_ADDR' not in os.environ:
+        raise ValueError(f"WORLD_SIZE={world} but MASTER_ADDR is not set: launch with torchrun or accelerate launch (see the README)")
+    torch.distributed.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+    return dev, True
+
 # %% ../nbs/06_learner.ipynb #5dfaaa76
 def _split_batch(b, swap):
     "(img, img_b, mask) from a batch (img, mask) or (a, b, mask_a)."
@@ -125,9 +163,9 @@ class SaDLViewsCallback(Callback):
     def name(self): return 'sadl_views'
 
     def generator(self, device)->torch.Generator:
-        "The views' generator on `device`, created from `seed` on first use."
+        "The views' generator on `device`, created on first use from `seed` and this process's rank (`rank_seed`)."
         device = torch.device(device)
-        if self.gen is None or self.gen.device.type != device.type: self.gen = torch.Generator(device).manual_seed(self.seed)
+        if self.gen is None or self.gen.device.type != device.type: self.gen = torch.Generator(device).manual_seed(rank_seed(self.seed))
         return self.gen
 
     @torch.no_grad()
@@ -155,14 +193,35 @@ class SaDLSiamese(nn.Module):
                 ):
         super().__init__()
         self.encoder = encoder
+        self.__dict__.update(_compiled=None, _compile_ok=False)  # not a submodule: the state dict keeps its keys
+
+    def compile_encoder(self, **kwargs)->SaDLSiamese:
+        "Run the encoder through `torch.compile(**kwargs)` from the next forward on; if compiling fails, warn and run eagerly."
+        self.__dict__.update(_compiled=torch.compile(self.encoder, **kwargs), _compile_ok=False)
+        return self
+
+    @property
+    def compiled(self)->bool: return self.__dict__['_compiled'] is not None
+
+    def _enc(self, *a):
+        f = self.__dict__['_compiled']
+        if f is None: return self.encoder(*a)
+        if self.__dict__['_compile_ok']: return f(*a)
+        try: return f(*a)
+        except Exception as e:                                           # compilation happens at the first calls
+            warnings.warn(f"torch.compile failed ({type(e).__name__}: {str(e)[:300]}); running the encoder eagerly")
+            self.__dict__['_compiled'] = None
+            return self.encoder(*a)
 
     def forward(self,
                 v1, v2, v3, # (B,3,S,S) float normalised views; v3 may be None
                 p1=None, p2=None, # (B,2,N,2) float points in views 1 (and 3) and 2; pool='sample'
                 m1=None, m2=None, m3=None, # (B,S,S) uint8 view masks; pool='masked'
                )->tuple: # (o1, o2, o3) dicts x, z, p of `SaDLModel`; o3 None without view 3
-        o1, o2 = self.encoder(v1, p1, m1), self.encoder(v2, p2, m2)
-        return o1, o2, (None if v3 is None else self.encoder(v3, p1, m3))
+        o1, o2 = self._enc(v1, p1, m1), self._enc(v2, p2, m2)
+        o3 = None if v3 is None else self._enc(v3, p1, m3)
+        if self.compiled: self.__dict__['_compile_ok'] = True              # all three calls compiled and ran
+        return o1, o2, o3
 
 # %% ../nbs/06_learner.ipynb #73ebb00c
 class SaDLLossFunc(nn.Module):
@@ -184,39 +243,56 @@ class SaDLLossFunc(nn.Module):
 
 # %% ../nbs/06_learner.ipynb #f3b17fa2
 class LossPart(Metric):
-    "Epoch mean of one part of the SaDL loss (`loss`=total, `l_sd`, `l_s1`, `l_s2`), weighted by batch size."
+    "Epoch mean of one part of the SaDL loss (`loss`=total, `l_sd`, `l_s1`, `l_s2`), weighted by batch size, over all ranks."
     def __init__(self,
                  key:str='total', # Key in `SaDLLossFunc.parts`
                  name:str=None, # Column name; default `key` ('loss' for 'total')
                 ):
         self.key, self._name = key, name or ('loss' if key == 'total' else key)
-    def reset(self): self.total, self.count = 0., 0
+    def reset(self): self.total, self.count, self._v = None, 0, None
     def accumulate(self, learn):
         bs = len(learn.yb[0])
-        self.total = self.total + learn.loss_func.parts[self.key].float() * bs
-        self.count += bs
+        x = learn.loss_func.parts[self.key].detach().float() * bs                   # stays on the device: no sync
+        self.total = x if self.total is None else self.total + x
+        self.count += bs; self._v = None
     @property
-    def value(self): return float(self.total / self.count) if self.count else None
+    def value(self):
+        if self._v is None and self.count:                                          # read (and reduced) once per epoch
+            t = _all_sum(torch.stack([self.total.reshape(()), torch.full((), float(self.count), device=self.total.device)]))
+            self._v = float(t[0] / t[1])
+        return self._v
     @property
     def name(self): return self._name
 
+def _collapse_std_t(z):
+    "`collapse_std` as a 0-dim tensor on z's device (no host sync)."
+    z = F.normalize(z.detach().reshape(-1, z.shape[-1]).float(), dim=-1)
+    return z.std(0).mean() if len(z) > 1 else z.new_zeros(())
+
 class CollapseStd(Metric):
-    "Epoch mean of `collapse_std` of view 1's projections z; `dim` is D."
-    def reset(self): self.total, self.count, self.dim = 0., 0, None
+    "Epoch mean of `collapse_std` of view 1's projections z (over batches and ranks); `dim` is D."
+    def reset(self): self.total, self.count, self.dim, self._v = None, 0, None, None
     def accumulate(self, learn):
-        z = learn.pred[0]['z']
-        self.total += collapse_std(z); self.count += 1; self.dim = z.shape[-1]
+        z = learn.pred[0]['z']; c = _collapse_std_t(z)
+        self.total = c if self.total is None else self.total + c
+        self.count += 1; self.dim = z.shape[-1]; self._v = None
     @property
-    def value(self): return self.total / self.count if self.count else None
+    def value(self):
+        if self._v is None and self.count:
+            t = _all_sum(torch.stack([self.total, torch.full((), float(self.count), device=self.total.device)]))
+            self._v = float(t[0] / t[1])
+        return self._v
     @property
     def name(self): return 'collapse_std'
 
 class MissingCount(Metric):
-    "Samples of the epoch that lack a class (no background or no building) in the overlap of views 1 and 2."
-    def reset(self): self.valids = []
-    def accumulate(self, learn): self.valids.append(learn.yb[0].detach())
+    "Samples of the epoch (all ranks) that lack a class (no background or no building) in the overlap of views 1 and 2."
+    def reset(self): self.valids, self._v = [], None
+    def accumulate(self, learn): self.valids.append(learn.yb[0].detach()); self._v = None
     @property
-    def value(self): return sum(missing_counts(torch.cat(self.valids)).values()) if self.valids else None
+    def value(self):
+        if self._v is None and self.valids: self._v = int(_all_sum((~torch.cat(self.valids).bool()).sum(0)).sum())
+        return self._v
     @property
     def name(self): return 'missing'
 
@@ -279,6 +355,7 @@ class HistoryCSV(Callback):
         self.rows = [r for r in self.rows if r['epoch'] < self.epoch] + [row]
         self.write()
     def write(self):
+        if _rank(): return                                   # rank 0 writes
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, 'w', newline='') as f:
             w = csv.DictWriter(f, fieldnames=HISTORY_COLS); w.writeheader(); w.writerows(self.rows)
@@ -287,8 +364,33 @@ def _atomic_save(obj, path:Path):
     tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
     torch.save(obj, tmp); os.replace(tmp, path)
 
+def _base_dl(dl): return getattr(dl, 'dl', dl)  # the loader inside fastai's DistributedDL
+
+def rng_states(
+    learn:Learner, # A SaDL learner
+)->dict: # this process's random states
+    "The random states of this process: views' generator, data loader shuffling, torch (CPU, CUDA), numpy, python."
+    views, dl = getattr(learn, 'sadl_views', None), _base_dl(learn.dls.train)
+    st = dict(gen=views.gen.get_state() if views is not None and views.gen is not None else None,
+              gen_device=str(views.gen.device) if views is not None and views.gen is not None else None,
+              data=dl.rng.getstate() if getattr(dl, 'rng', None) is not None else None,
+              torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
+    if torch.cuda.is_available() and torch.cuda.is_initialized(): st['cuda'] = torch.cuda.get_rng_state_all()
+    return st
+
+def set_rng_states(
+    learn:Learner, # A SaDL learner built like the one that saved `st`
+    st:dict, # From `rng_states`
+):
+    "Restore the random states saved by `rng_states`."
+    views, dl = getattr(learn, 'sadl_views', None), _base_dl(learn.dls.train)
+    if views is not None and st.get('gen') is not None: views.generator(st.get('gen_device') or 'cpu').set_state(st['gen'])
+    if st.get('data') is not None and getattr(dl, 'rng', None) is not None: dl.rng.setstate(st['data'])
+    torch.set_rng_state(st['torch']); np.random.set_state(st['numpy']); random.setstate(st['python'])
+    if st.get('cuda') is not None and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(st['cuda'])
+
 class Checkpoint(Callback):
-    "Save model, optimiser, epoch, history, views' generator and config after each finished epoch."
+    "Save model, optimiser, epoch, history, every rank's random states and config after each finished epoch (rank 0 writes)."
     order = 57  # after HistoryCSV
     def __init__(self,
                  path:str|Path, # The checkpoint file
@@ -299,16 +401,18 @@ class Checkpoint(Callback):
         if getattr(self.learn, 'skipped_epoch', False): return
         l = self.learn
         hist = getattr(l, 'history_csv', None)
-        views = getattr(l, 'sadl_views', None)
-        _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=l.model.state_dict(), opt=l.opt.state_dict(),
-                          history=hist.rows if hist else [], gen=views.gen.get_state() if views and views.gen is not None else None,
-                          config=self.config), self.path)
+        rng = [rng_states(l)]
+        if _world() > 1:
+            rng = [None] * _world(); torch.distributed.all_gather_object(rng, rng_states(l))
+        if _rank(): return
+        _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=_bare(l.model).state_dict(), opt=l.opt.state_dict(),
+                          history=hist.rows if hist else [], rng=rng, world=_world(), config=self.config), self.path)
 
 def load_checkpoint(
     learn:Learner, # A learner built like the one that saved the checkpoint
     path:str|Path, # The checkpoint file
 )->int: # The epoch to start from (last finished epoch + 1)
-    "Restore a `Checkpoint` into `learn` (model, optimiser, history, views' generator)."
+    "Restore a `Checkpoint` into `learn` (model, optimiser, history, this rank's random states)."
     path = Path(path)
     try: st = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e: raise SadlDataError(f"{path}: cannot be read as a sadl checkpoint ({type(e).__name__}: {e}); delete it or use another out folder") from e
@@ -318,7 +422,10 @@ def load_checkpoint(
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(st['opt'])  # torch moves the momentum buffers to the parameters' device
     if hasattr(learn, 'history_csv'): learn.history_csv.rows = list(st.get('history', []))
-    if hasattr(learn, 'sadl_views') and st.get('gen') is not None: learn.sadl_views.generator(dev).set_state(st['gen'])
+    rng = st.get('rng')
+    if rng and len(rng) == _world(): set_rng_states(learn, rng[_rank()])
+    elif rng: warnings.warn(f"{path}: saved by {len(rng)} process(es), resumed by {_world()}: the views and the data order continue from fresh seeds")
+    elif hasattr(learn, 'sadl_views') and st.get('gen') is not None: learn.sadl_views.generator(dev).set_state(st['gen'])  # older checkpoints
     return int(st['epoch']) + 1
 
 class BackboneExport(Callback):
@@ -328,7 +435,8 @@ class BackboneExport(Callback):
                  path:str|Path, # Output file (`backbone.pth`)
                 ):
         self.path = Path(path)
-    def after_fit(self): export_backbone(self.learn.model.encoder, self.path)
+    def after_fit(self):
+        if not _rank(): export_backbone(_bare(self.learn.model).encoder, self.path)
 
 # %% ../nbs/06_learner.ipynb #24c996dd
 class BF16Autocast(Callback):
@@ -354,6 +462,75 @@ def _use_bf16(precision:str, dev:torch.device)->bool:
     if precision not in ('auto', 'fast', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'fast', 'bf16' or 'fp32'")
     return precision == 'bf16' or (precision in ('auto', 'fast') and dev.type == 'cuda') or (precision == 'fast' and dev.type == 'cpu' and cpu_bf16())
 
+# %% ../nbs/06_learner.ipynb #3089d533
+class _DeviceAvgLoss(AvgLoss):
+    "fastai's `AvgLoss`, accumulated on the device."
+    def accumulate(self, learn):
+        bs = find_bs(learn.yb); self.total = self.total + learn.loss.detach().float().mean() * bs; self.count += bs
+
+class _DeviceSmoothLoss(AvgSmoothLoss):
+    "fastai's `AvgSmoothLoss`, on the device (no `to_detach` copy to the host)."
+    def reset(self): self.count, self.val = 0, None
+    def accumulate(self, learn):
+        l = learn.loss.detach().float().mean(); self.count += 1
+        self.val = torch.lerp(l, torch.zeros_like(l) if self.val is None else self.val, self.beta)
+    @property
+    def value(self): return None if self.val is None else self.val / (1 - self.beta ** self.count)
+
+class DeviceRecorder(Recorder):
+    "fastai's `Recorder` without a host sync per batch: losses stay on the device and become floats once per epoch."
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.loss, self.smooth_loss = _DeviceAvgLoss(), _DeviceSmoothLoss(beta=self.smooth_loss.beta)
+    @property
+    def name(self): return 'recorder'  # learn.recorder, as fastai's
+    def after_epoch(self):
+        super().after_epoch()
+        i = next((k for k, x in enumerate(self.losses) if torch.is_tensor(x)), len(self.losses))
+        if i < len(self.losses): self.losses[i:] = torch.stack(self.losses[i:]).float().cpu().tolist()
+
+class SyncFreeProgress(ProgressCallback):
+    "fastai's progress bar, reading the smoothed loss from the device every `every` batches instead of every batch."
+    def __init__(self,
+                 every:int=50, # Batches between two reads of the smoothed loss
+                ):
+        self.every = every
+    @property
+    def name(self): return 'progress'  # so that `learn.no_bar()` finds it
+    def after_batch(self):
+        self.pbar.update(self.iter + 1)
+        sl = getattr(self.learn, 'smooth_loss', None)
+        if sl is not None and ((self.iter + 1) % self.every == 0 or self.iter + 1 == self.n_iter): self.pbar.comment = f'{float(sl):.4f}'
+
+# %% ../nbs/06_learner.ipynb #68bb7c53
+def _bare(model:nn.Module)->nn.Module:
+    "The model inside a DDP wrapper (or the model itself)."
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
+class SaDLDistributed(Callback):
+    "Data-parallel training over the process group: DDP model (SyncBatchNorm on GPUs), each rank its shard of every training epoch."
+    order = 11  # as fastai's DistributedTrainer
+    def __init__(self,
+                 sync_bn:bool=True, # Convert BatchNorm to SyncBatchNorm (GPUs only: torch has no CPU kernel for it)
+                ):
+        self.sync_bn = sync_bn
+    def before_fit(self):
+        if not _dist_on(): raise RuntimeError("SaDLDistributed needs a process group: call distrib_setup() in each process (torchrun sets the environment)")
+        m = self.learn.model
+        dev = next(m.parameters()).device
+        if self.sync_bn and dev.type == 'cuda': m = nn.SyncBatchNorm.convert_sync_batchnorm(m)
+        self.learn.model = DistributedDataParallel(m, device_ids=[dev] if dev.type == 'cuda' else None)
+        dl = self.dls.train                                  # validation: every rank sees the whole set (metrics need no reduction)
+        if not isinstance(dl, PatchDL): raise TypeError(f"SaDLDistributed shards a sadl.data.PatchDL training loader; got {type(dl).__name__}")
+        dl.shard = (_rank(), _world())
+        if _rank(): self.learn.logger = noop
+    def after_epoch(self):
+        "Rank 0's BatchNorm running statistics on every rank (they drift apart without SyncBatchNorm), before the checkpoint."
+        for b in _bare(self.learn.model).buffers(): torch.distributed.broadcast(b, 0)
+    def after_fit(self):
+        self.learn.model = _bare(self.learn.model)
+        self.dls.train.shard = None
+
 # %% ../nbs/06_learner.ipynb #65c7ebed
 def sadl_learner(
     dls:DataLoaders, # Batches (image, mask) or, for swap='natural', (image A, image B, mask of A)
@@ -375,6 +552,8 @@ def sadl_learner(
     width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
     channels:int=256, # C, FPN channels (paper: 256)
     proj_dim:int=1024, # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4
+    compile:bool|None=None, # torch.compile the encoder (eager fallback if it fails); None: on CUDA, off on the CPU
+    distributed:bool|None=None, # DDP over the process group (`SaDLDistributed`); None: when one of >1 process is running
 )->Learner:
     "A fastai `Learner` that pre-trains SaDL (Sec. III) with the paper's optimiser (Sec. IV-B2)."
     PretrainConfig(size=size, n_points=n_points, pool=pool, sd=sd, swap=swap, lr=lr, momentum=mom, wd=wd, power=power,
@@ -385,21 +564,27 @@ def sadl_learner(
            SkipValidation(), CollapseMonitor(), *(cbs or [])]
     learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=mom, wd=wd),
                     lr=lr, metrics=sadl_metrics(), cbs=cbs, wd_bn_bias=True, train_bn=True)
-    learn.recorder.train_metrics, learn.recorder.valid_metrics = True, False
+    bar = hasattr(learn, 'progress')
+    learn.remove_cbs([learn.recorder] + ([learn.progress] if bar else []))   # fastai's read the loss back every batch
+    learn.add_cbs([DeviceRecorder(train_metrics=True, valid_metrics=False)] + ([SyncFreeProgress()] if bar else []))
+    if compile is None: compile = dev.type == 'cuda'
+    if distributed is None: distributed = _world() > 1
+    if compile: model.compile_encoder()
+    if distributed: learn.add_cb(SaDLDistributed())
     if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06_learner.ipynb #54784663
 _RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac', 'width', 'channels', 'proj_dim')
 
-def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True):
+def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True, cache='memory', on_device=False):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
     natural = cfg.swap == 'natural'
     if natural and not (data/'B').is_dir(): raise SadlDataError(f"{data}: swap='natural' needs {data/'B'} (the other date) and label/ with the building masks of A")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*valid set is the first')  # validation is skipped anyway
         return (cd_dataloaders if natural else seg_dataloaders)(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers,
-                                                                device=device, progress=progress)
+                                                                device=device, progress=progress, cache=cache, on_device=on_device)
 
 def _finished_epochs(ck:Path, cfg:dict)->int:
     "Epochs finished by the run in checkpoint `ck`; raise if it was made with another configuration."
@@ -433,6 +618,9 @@ def pretrain(
     width:int=64, # ResNet-18 width (paper: 64); narrower only for CPU presets
     channels:int=256, # C, FPN channels (paper: 256)
     proj_dim:int=1024, # D, projection size (paper: 1024)
+    cache:str='memory', # Decoded patches: 'memory', or 'memmap' (uint8 .npy under data/.sadl_cache, reused by later runs)
+    on_device:bool=False, # Keep the whole uint8 dataset on the GPU and index batches there
+    compile:bool|None=None, # torch.compile the encoder; None: on CUDA, off on the CPU
 )->Path: # out/backbone.pth
     "Pre-train SaDL on `data` and export the backbone as a torchvision ResNet-18 state dict."
     cfg = PretrainConfig(epochs, bs, size, n_points, pool, sd, swap, lr, init=None if init is None else str(init),
@@ -442,19 +630,28 @@ def pretrain(
     cfgd = asdict(cfg)
     if resume and ck.is_file() and _finished_epochs(ck, cfgd) >= epochs and bb.is_file(): return bb
     out.mkdir(parents=True, exist_ok=True)
-    set_seed(seed)
-    dls = _pretrain_dls(data, cfg, device, num_workers, progress)
-    if len(dls.train) == 0: raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give no batch of {bs}; lower bs")
-    learn = sadl_learner(dls, pool, sd, swap, n_points, size, lr, init, seed, color, cfg.momentum, cfg.wd, cfg.power, cfg.final_lr,
-                         precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], width=width, channels=channels, proj_dim=proj_dim)
-    start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
-    if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
-    (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision,
-                                                 bf16=_use_bf16(precision, torch.device(dls.device))), indent=1))
-    cbs = [QuietSkipToEpoch(start)] if start else []
-    if progress: learn.fit(epochs, cbs=cbs)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
+    device, own_group = distrib_setup(device)             # torchrun / accelerate launch: join the group
+    try:
+        progress = progress and _rank() == 0
+        set_seed(seed)
+        dls = _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device)
+        if len(dls.train) < _world(): raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give fewer than {_world()} batches of {bs}; lower bs")
+        learn = sadl_learner(dls, pool, sd, swap, n_points, size, lr, init, seed, color, cfg.momentum, cfg.wd, cfg.power, cfg.final_lr,
+                             precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)],
+                             width=width, channels=channels, proj_dim=proj_dim, compile=compile)
+        start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
+        if _rank() == 0:
+            if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
+            (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision,
+                                                           bf16=_use_bf16(precision, torch.device(dls.device)), world_size=_world(),
+                                                           cache=cache, on_device=on_device, compile=learn.model.compiled), indent=1))
+        cbs = [QuietSkipToEpoch(start)] if start else []
+        if progress: learn.fit(epochs, cbs=cbs)
+        else:
+            with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
+        if _world() > 1: torch.distributed.barrier()      # backbone.pth is written before any rank returns
+    finally:
+        if own_group: torch.distributed.destroy_process_group()
     return bb
 
 # %% ../nbs/06_learner.ipynb #9b18ee96
@@ -479,10 +676,14 @@ def sadl_pretrain(
     num_workers:int=0, # Data loader workers
     precision:Param("auto: bf16 on CUDA, fp32 on CPU; fast: also bf16 on CPUs with AVX512-BF16/AMX (about 1.5x faster)", str, choices=('auto', 'fast', 'bf16', 'fp32'))='auto',
     width:int=64, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
+    cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=('memory', 'memmap'))='memory',
+    on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
+    compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
 ):
-    "Self-supervised SaDL pre-training; writes OUT/backbone.pth, a torchvision ResNet-18 state dict."
+    "Self-supervised SaDL pre-training; writes OUT/backbone.pth, a torchvision ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
     ck = Path(out)/'checkpoint.pth'
     if ck.is_file() and not resume: raise FileExistsError(f"{ck} exists: pass --resume to continue that run, or choose another --out")
     p = pretrain(data, out, epochs, bs, size, n_points, pool, not no_sd, None if no_bs else swap, lr, init, seed,
-                 device, True, resume, frac, num_workers=num_workers, precision=precision, width=width)
-    print(f"backbone: {p}")
+                 device, True, resume, frac, num_workers=num_workers, precision=precision, width=width, cache=cache, on_device=on_device,
+                 compile=dict(auto=None, on=True, off=False)[compile])
+    if int(os.environ.get('RANK', 0)) == 0: print(f"backbone: {p}")

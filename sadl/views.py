@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from .tiling import SadlDataError
+from .data import device_const
 
 # %% ../nbs/02_views.ipynb #cf658b1c
 class Geometry(NamedTuple):
@@ -142,7 +143,7 @@ def _hue_shift(x, shift):
     dd = torch.where(d > 0, d, torch.ones_like(d))                                # grey pixels: any hue, d = 0 anyway
     r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
     h6 = torch.where(amx == 0, (g - b) / dd, torch.where(amx == 1, (b - r) / dd + 2, (r - g) / dd + 4)) + 6 * shift
-    k = (torch.tensor([5., 3., 1.], device=x.device, dtype=x.dtype).view(1, 3, 1, 1) + h6) % 6
+    k = (device_const((5., 3., 1.), x.device, x.dtype).view(1, 3, 1, 1) + h6) % 6
     return mx - d * torch.clamp(torch.minimum(k, 4 - k), 0, 1)                   # HSV -> RGB closed form
 
 def _jitter_params(bs, p, brightness, contrast, saturation, hue, generator, device):
@@ -151,9 +152,13 @@ def _jitter_params(bs, p, brightness, contrast, saturation, hue, generator, devi
     lo = [max(0., 1 - brightness), max(0., 1 - contrast), max(0., 1 - saturation), -hue]
     hi = [1 + brightness, 1 + contrast, 1 + saturation, hue]
     f = torch.stack([_uniform(bs, l, h, generator, device) for l, h in zip(lo, hi)], 1)   # (B,4)
-    f = torch.where(on[:, None], f, torch.tensor([1., 1., 1., 0.], device=device))
-    order = torch.randperm(4, generator=generator, device=generator.device if generator is not None else 'cpu').tolist()
-    return f, order
+    f = torch.where(on[:, None], f, device_const((1., 1., 1., 0.), device))
+    return f, _jitter_order(generator)
+
+def _jitter_order(generator):
+    "The per-call order of the 4 operations, drawn on the host: from `generator` when it is a CPU generator, else from torch's CPU RNG (reading a draw of a CUDA generator back would sync the host every batch)."
+    g = generator if generator is not None and generator.device.type == 'cpu' else None
+    return torch.randperm(4, generator=g).tolist()
 
 def _jitter_with(x, f, order):
     "Apply colour jitter with factors f (B,4) in the given order of operations (0=b,1=c,2=s,3=h)."

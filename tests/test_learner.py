@@ -100,3 +100,23 @@ def test_natural_from_folder(tmp_path):
 def test_natural_needs_b(seg, tmp_path):
     with pytest.raises(ValueError, match='needs'):
         L.pretrain(seg, tmp_path/'x', epochs=1, bs=2, size=32, swap='natural', progress=False)
+
+def test_resume_gives_the_uninterrupted_losses(seg, tmp_path, monkeypatch):
+    "A run killed after epoch 0 and resumed has the losses of the run that was never stopped (every random state restored)."
+    kw = dict(epochs=3, bs=2, size=32, n_points=2, progress=False, device='cpu')
+    L.pretrain(seg, tmp_path/'straight', **kw)
+    orig = L.Checkpoint.after_epoch
+    def killed_after_epoch_0(self):
+        orig(self)
+        if self.epoch == 0: raise KeyboardInterrupt
+    monkeypatch.setattr(L.Checkpoint, 'after_epoch', killed_after_epoch_0)
+    with pytest.raises(KeyboardInterrupt): L.pretrain(seg, tmp_path/'resumed', **kw)
+    monkeypatch.setattr(L.Checkpoint, 'after_epoch', orig)
+    torch.manual_seed(123); import random, numpy as np; random.seed(5); np.random.seed(5)   # a new process: other global states
+    L.pretrain(seg, tmp_path/'resumed', **kw)
+    rows = [list(csv.DictReader(open(tmp_path/d/'history.csv'))) for d in ('straight', 'resumed')]
+    assert [r['epoch'] for r in rows[1]] == ['0', '1', '2']
+    for a, b in zip(*rows):
+        for k in ('loss', 'l_sd', 'l_s1', 'l_s2', 'collapse_std', 'missing', 'lr'): assert float(a[k]) == pytest.approx(float(b[k]), rel=1e-5, abs=1e-7), (k, a, b)
+    w = [torch.load(tmp_path/d/'backbone.pth', weights_only=True) for d in ('straight', 'resumed')]
+    for k in w[0]: torch.testing.assert_close(w[0][k], w[1][k], rtol=1e-4, atol=1e-5)
