@@ -12,7 +12,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 from fastcore.script import call_parse
 from .tiling import SadlDataError
-from .model import ResNetFPN, load_backbone, export_backbone
+from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
 # %% auto #0
 __all__ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES', 'load_results', 'summarize_results', 'results_table',
@@ -287,7 +287,7 @@ def load_pretrained(
     if isinstance(src, nn.Module): return src.eval()
     if isinstance(src, str) and src == 'random':
         torch.manual_seed(seed); return ResNetFPN().eval()
-    with torch.device('meta'): net = ResNetFPN()  # skip the random init that the file overwrites (10x faster)
+    with torch.device('meta'): net = ResNetFPN(width=backbone_width(src))  # skip the random init that the file overwrites (10x faster)
     net.to_empty(device='cpu')
     for m in net.lateral: m.reset_parameters()  # not in the file: a fresh random init
     load_backbone(net, src)  # checks that every backbone tensor (incl. BN statistics) is in the file

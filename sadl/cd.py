@@ -21,13 +21,14 @@ from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed, default_device
 from .tiling import SadlDataError, read_image, write_image, write_mask
-from .model import ResNetFPN, load_backbone
+from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 
 # %% auto #0
-__all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ChangeMetric', 'cd_metrics', 'CDNet', 'init_cd',
-           'joint_augment', 'CDAugment', 'cd_learner', 'finetune', 'load_cd_model', 'predict_scene', 'overlay_changes',
-           'confusion_rgb', 'plot_change_map', 'sadl_finetune', 'predict_pair', 'sadl_predict']
+__all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'ChangeMetric',
+           'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'finetune',
+           'load_cd_model', 'predict_scene', 'overlay_changes', 'confusion_rgb', 'plot_change_map', 'sadl_finetune',
+           'predict_pair', 'sadl_predict']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -61,6 +62,29 @@ def confusion(
     c = torch.stack([tp, fp, fn, t.numel() - tp - fp - fn]).tolist()
     return tuple(int(v) for v in c)
 
+# %% ../nbs/07_cd.ipynb #a502fe25
+def ap_histograms(
+    prob:torch.Tensor, # (...) float change probability in [0,1]
+    target:torch.Tensor, # (...) true change, {0,1} or bool, same shape as `prob`
+    bins:int=1000, # Number of equal probability bins (thresholds)
+)->torch.Tensor: # (2,bins) int64: counts of [changed, unchanged] pixels per bin, on `prob`'s device
+    "Histograms of the change probability of changed and unchanged pixels, for `average_precision`."
+    if prob.shape != target.shape: raise ValueError(f"ap_histograms: prob shape {tuple(prob.shape)} differs from target shape {tuple(target.shape)}")
+    idx = (prob.detach().float().flatten() * bins).long().clamp_(0, bins - 1)
+    t = target.flatten().bool()
+    return torch.stack([torch.bincount(idx[t], minlength=bins), torch.bincount(idx[~t], minlength=bins)])
+
+def average_precision(
+    hist:torch.Tensor, # (2,bins) counts of changed and unchanged pixels per probability bin (`ap_histograms`, summed)
+)->float: # AP of the change class in [0,1]; 0 when no pixel changed
+    "Area under the precision-recall step curve: sum over thresholds of (R_k - R_{k-1}) P_k."
+    pos, neg = hist.double().flip(1)               # thresholds from high to low
+    tp, fp = pos.cumsum(0), neg.cumsum(0)
+    P = tp[-1]
+    if P <= 0: return 0.
+    prec = tp / (tp + fp).clamp_min(1)
+    return float((pos / P * prec).sum())           # R_k - R_{k-1} = pos_k / P
+
 # %% ../nbs/07_cd.ipynb #70a9d53e
 class _Counts:
     "Confusion counts (tp, fp, fn, tn) accumulated over a split."
@@ -86,10 +110,22 @@ class ChangeMetric(Metric):
     @property
     def name(self): return self.key
 
-def cd_metrics()->list: # [precision, recall, f1, iou] `ChangeMetric`s sharing one set of counts
-    "The four change metrics of Eq. 14, computed once per batch and accumulated over the split."
+class ChangeAP(Metric):
+    "Average precision of the change class over the whole split (`average_precision` of summed `ap_histograms`)."
+    def __init__(self, bins:int=1000): self.bins = bins # Probability bins (thresholds)
+    def reset(self): self.hist = None
+    def accumulate(self, learn): # learn.pred (B,2,H,W) logits, learn.yb[0] (B,H,W) labels
+        h = ap_histograms(learn.pred.float().softmax(1)[:, 1], learn.yb[0], self.bins)
+        self.hist = h if self.hist is None else self.hist + h
+    @property
+    def value(self): return 0. if self.hist is None else average_precision(self.hist)
+    @property
+    def name(self): return 'ap'
+
+def cd_metrics()->list: # [precision, recall, f1, iou] `ChangeMetric`s sharing one set of counts, then `ChangeAP`
+    "The four change metrics of Eq. 14, computed once per batch and accumulated over the split, and the change AP."
     c = _Counts()
-    return [ChangeMetric(k, c, owner=i == 0) for i, k in enumerate(METRICS)]
+    return [ChangeMetric(k, c, owner=i == 0) for i, k in enumerate(METRICS)] + [ChangeAP()]
 
 # %% ../nbs/07_cd.ipynb #0022a73c
 class CDNet(nn.Module):
@@ -97,10 +133,12 @@ class CDNet(nn.Module):
     def __init__(self,
                  channels:int=32, # C, pyramid channels of the shared encoder ("light": 32, see the top)
                  pretrained:str|Path|None=None, # ResNet-18 state-dict file for the backbone; None: random init
+                 width:int|None=None, # ResNet-18 width (`sadl.model.resnet18_backbone`); None: the file's, else 64
                 ):
         super().__init__()
-        self.channels = channels
-        self.encoder = ResNetFPN(out_channels=channels)
+        if width is None: width = backbone_width(pretrained) if pretrained is not None else 64
+        self.channels, self.width = channels, width
+        self.encoder = ResNetFPN(out_channels=channels, width=width)
         self.head = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
                                   nn.Conv2d(channels, 2, 3, padding=1))
@@ -202,6 +240,7 @@ def cd_learner(
     init:str|Path='random', # 'random' or a ResNet-18 state-dict file (see `init_cd`)
     lr:float=0.01, # Learning rate (the paper: 0.01)
     channels:int=32, # Pyramid channels of the encoder
+    width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
     mom:float=0.9, # SGD momentum
     wd:float=5e-4, # L2 weight decay, applied to all parameters
     flip:bool=True, # Random flips in training
@@ -211,7 +250,7 @@ def cd_learner(
     **kwargs, # Passed on to `Learner`
 )->Learner:
     "A fastai `Learner` fine-tuning a `CDNet` as in Sec. IV-B."
-    model = CDNet(channels, pretrained=None if init == 'random' else init)
+    model = CDNet(channels, pretrained=None if init == 'random' else init, width=width)
     return Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1),
                    opt_func=partial(SGD, mom=mom, decouple_wd=False), lr=lr, wd=wd, wd_bn_bias=True,
                    metrics=cd_metrics(), cbs=[CDAugment(flip, max_sigma, seed), *(cbs or [])], **kwargs)
@@ -243,8 +282,9 @@ def finetune(
     device:str|None=None, # 'cuda', 'cpu', ...; None: fastai's default device
     progress:bool=True, # Show fastai's progress bars and the per-epoch table
     channels:int=32, # Pyramid channels of the encoder
+    width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
     test_split:str='test', # Split evaluated with the best model
-)->dict: # Test precision, recall, f1, iou of the best-validation-F1 model
+)->dict: # Test precision, recall, f1, iou, ap of the best-validation-F1 model
     "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation F1, and test it (Sec. IV-B)."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     if epochs < 1: raise ValueError(f"epochs={epochs}: need at least 1")
@@ -252,22 +292,22 @@ def finetune(
     set_seed(seed)
     dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress)
     test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
-    learn = cd_learner(dls, init=init, lr=lr, channels=channels, seed=seed)
+    learn = cd_learner(dls, init=init, lr=lr, channels=channels, width=width, seed=seed)
     with tempfile.TemporaryDirectory() as tmp, _quiet(progress, learn):
         learn.path, learn.model_dir = Path(tmp), '.'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
                                    SaveModelCallback(monitor='f1', comp=np.greater, fname='best')])
         hist = _history(learn)
-        res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou]
+        res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou, ap]
     hist.to_csv(out/'history.csv', index=False)
-    test = dict(zip(METRICS, map(float, res[1:])))
+    test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     best = int(hist['f1'].to_numpy().argmax())
     config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
-                  channels=channels, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
+                  channels=channels, width=learn.model.width, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
     torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config},
                out/'model.pth')
     summary = {**test, 'test_loss': float(res[0]), 'best_epoch': best,
-               'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS)},
+               'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
                'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
                'time_s': round(time.time() - t0, 1), 'config': config}
     (out/'metrics.json').write_text(json.dumps(summary, indent=1))
@@ -285,8 +325,10 @@ def load_cd_model(
     except Exception as e: raise SadlDataError(f"{path}: cannot be read as a torch file ({type(e).__name__}: {e})") from e
     if not (isinstance(ck, dict) and isinstance(ck.get('model'), dict)):
         raise SadlDataError(f"{path}: not a sadl CD model (expected {{'model': state_dict, 'config': ...}} as written by `sadl_finetune`)")
-    net = CDNet(channels=int(ck.get('config', {}).get('channels', 32)))
-    try: net.load_state_dict(ck['model'])
+    sd = ck['model']
+    w = sd.get('encoder.backbone.conv1.weight')
+    net = CDNet(channels=int(ck.get('config', {}).get('channels', 32)), width=None if w is None else int(w.shape[0]))
+    try: net.load_state_dict(sd)
     except RuntimeError as e: raise SadlDataError(f"{path}: weights do not fit a CDNet ({str(e)[:300]})") from e
     return net.to(device or default_device()).eval()
 

@@ -17,7 +17,7 @@ from fastai.torch_core import set_seed
 from .tiling import SadlDataError
 from .data import normalize, seg_dataloaders, cd_dataloaders
 from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, _gray, _rand
-from .model import ResNetFPN
+from .model import ResNetFPN, export_backbone
 from .learner import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HistoryCSV,
                       Checkpoint, load_checkpoint, BackboneExport, BF16Autocast)
 
@@ -35,9 +35,7 @@ def make_encoder(
     out_channels:int=256, # FPN channels (unused by the global heads)
 )->ResNetFPN:
     "The `ResNetFPN` every baseline trains, with the ResNet-18 that `backbone.pth` exports."
-    if width == 64: return ResNetFPN(out_channels, pretrained=pretrained)
-    try: return ResNetFPN(out_channels, pretrained=pretrained, width=width)
-    except TypeError as e: raise ValueError(f"width={width}: this sadl.model.ResNetFPN has no width option; use width=64") from e
+    return ResNetFPN(out_channels, pretrained=pretrained, width=width)
 
 def c5_channels(
     enc:ResNetFPN, # An encoder from `make_encoder`
@@ -479,7 +477,7 @@ def _contrastive_dls(data:Path, method, bs, frac, seed, device, num_workers, pro
 def pretrain_contrastive(
     method:str, # 'moco', 'densecl', 'seco' or 'cmc'
     data:str|Path, # Seg dataset folder (A/, label/, list/); SeCo: also B/
-    out:str|Path, # Output folder: backbone.pth, checkpoint.pth, history.csv, config.json
+    out:str|Path, # Output folder: backbone.pth, backbone_start.pth, checkpoint.pth, history.csv, config.json
     epochs:int=200, # Epochs
     bs:int=64, # Batch size
     size:int=256, # Side of the views
@@ -509,6 +507,7 @@ def pretrain_contrastive(
     out.mkdir(parents=True, exist_ok=True)
     learn = contrastive_learner(dls, cfg, precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)])
     start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
+    if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, as `sadl.learner.pretrain`
     (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
     cbs = [QuietSkipToEpoch(start)] if start else []
     if progress: learn.fit(epochs, cbs=cbs)

@@ -54,6 +54,7 @@ class PretrainConfig:
     init:str|None=None # torchvision ResNet-18 state-dict file to start from (paper: ImageNet); None: random
     seed:int=0 # Seed of model init, data order, views and points
     frac:float=1.0 # Fraction of the training patches used
+    width:int=64 # ResNet-18 width (`sadl.model.resnet18_backbone`; paper: 64); narrower only for CPU presets
 
     def validate(self)->PretrainConfig:
         "Raise `ValueError` naming the first bad value; return self."
@@ -67,6 +68,7 @@ class PretrainConfig:
         if not self.lr > 0 or not 0 <= self.final_lr < self.lr: raise ValueError(f"lr={self.lr}, final_lr={self.final_lr}: need lr > final_lr >= 0")
         if not 0 <= self.momentum < 1 or self.wd < 0: raise ValueError(f"momentum={self.momentum}, wd={self.wd}: need 0 <= momentum < 1, wd >= 0")
         if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: must be in (0, 1]")
+        if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
         if self.init is not None and not Path(self.init).is_file():
             raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
@@ -356,12 +358,13 @@ def sadl_learner(
     final_lr:float=1e-5, # Final learning rate
     precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'bf16' or 'fp32'
     cbs:list=None, # Extra callbacks
+    width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
 )->Learner:
     "A fastai `Learner` that pre-trains SaDL (Sec. III) with the paper's optimiser (Sec. IV-B2)."
     PretrainConfig(size=size, n_points=n_points, pool=pool, sd=sd, swap=swap, lr=lr, momentum=mom, wd=wd, power=power,
                    final_lr=final_lr, init=None if init is None else str(init)).validate()
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
-    model = SaDLSiamese(SaDLModel(pool, pretrained=init)).to(dev).to(memory_format=torch.channels_last)
+    model = SaDLSiamese(SaDLModel(pool, pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
     cbs = [SaDLViewsCallback(size, n_points, swap, pool, color, seed), ParamScheduler({'lr': poly_lr(lr, final_lr, power)}),
            SkipValidation(), CollapseMonitor(), *(cbs or [])]
     learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=mom, wd=wd),
@@ -391,7 +394,7 @@ def pretrain_baseline(
     return pretrain_contrastive(method, data, out, size=size, color=color, **kwargs)
 
 # %% ../nbs/06_learner.ipynb #54784663
-_RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac')
+_RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac', 'width')
 
 def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
@@ -405,7 +408,7 @@ def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=T
 def _finished_epochs(ck:Path, cfg:dict)->int:
     "Epochs finished by the run in checkpoint `ck`; raise if it was made with another configuration."
     st = torch.load(ck, map_location='cpu', weights_only=False, mmap=True)
-    old = st.get('config') or {}
+    old = {**asdict(PretrainConfig()), **(st.get('config') or {})}   # options added later take their defaults
     diff = {k: (old.get(k), cfg[k]) for k in _RUN_KEYS if old.get(k) != cfg[k]}
     if diff: raise ValueError(f"{ck} was made with another configuration ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
                               "use another out folder, or resume=False (CLI: drop --resume) to start over")
@@ -413,7 +416,7 @@ def _finished_epochs(ck:Path, cfg:dict)->int:
 
 def pretrain(
     data:str|Path, # Seg dataset folder (A/, label/, list/); for swap='natural' also B/
-    out:str|Path, # Output folder: backbone.pth, checkpoint.pth, history.csv, config.json
+    out:str|Path, # Output folder: backbone.pth, backbone_start.pth, checkpoint.pth, history.csv, config.json
     epochs:int=200, # Epochs (paper: 200)
     bs:int=64, # Batch size (paper: 64)
     size:int=256, # Side of the views (paper: 256)
@@ -431,13 +434,14 @@ def pretrain(
     color:bool=True, # Colour jitter and blur on the views
     num_workers:int=0, # Data loader workers
     precision:str='auto', # 'auto' (bf16 on CUDA, fp32 on CPU), 'bf16', 'fp32'
+    width:int=64, # ResNet-18 width (paper: 64); narrower only for CPU presets
     method:str='sadl', # 'sadl' (SaDL and its ablations: pool, sd, swap, n_points) or a Table I baseline ('insup', 'moco', 'densecl', 'seco', 'cmc')
 )->Path: # out/backbone.pth
     "Pre-train SaDL (or a Table I baseline, `method`) on `data` and export the backbone as a torchvision ResNet-18 state dict."
     if method != 'sadl': return pretrain_baseline(method, data, out, epochs=epochs, bs=bs, size=size, lr=lr, init=init, seed=seed, device=device,
-                                                  progress=progress, resume=resume, frac=frac, color=color, num_workers=num_workers, precision=precision)
+                                                  progress=progress, resume=resume, frac=frac, color=color, num_workers=num_workers, precision=precision, width=width)
     cfg = PretrainConfig(epochs, bs, size, n_points, pool, sd, swap, lr, init=None if init is None else str(init),
-                         seed=seed, frac=frac, color=color).validate()
+                         seed=seed, frac=frac, color=color, width=width).validate()
     data, out = Path(data), Path(out)
     bb, ck = out/'backbone.pth', out/'checkpoint.pth'
     cfgd = asdict(cfg)
@@ -447,8 +451,9 @@ def pretrain(
     dls = _pretrain_dls(data, cfg, device, num_workers, progress)
     if len(dls.train) == 0: raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give no batch of {bs}; lower bs")
     learn = sadl_learner(dls, pool, sd, swap, n_points, size, lr, init, seed, color, cfg.momentum, cfg.wd, cfg.power, cfg.final_lr,
-                         precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)])
+                         precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], width=width)
     start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
+    if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
     (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
     cbs = [QuietSkipToEpoch(start)] if start else []
     if progress: learn.fit(epochs, cbs=cbs)
@@ -477,11 +482,12 @@ def sadl_pretrain(
     resume:store_true=False, # Continue the run in --out from its checkpoint
     num_workers:int=0, # Data loader workers
     precision:Param("auto: bf16 on CUDA, fp32 on CPU; bf16 also on CPUs with AMX (about 2x faster)", str, choices=('auto', 'bf16', 'fp32'))='auto',
+    width:int=64, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
     method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=PRETRAIN_METHODS)='sadl',
 ):
     "SaDL pre-training (or a Table I baseline, --method); writes OUT/backbone.pth, a torchvision ResNet-18 state dict."
     ck = Path(out)/'checkpoint.pth'
     if ck.is_file() and not resume: raise FileExistsError(f"{ck} exists: pass --resume to continue that run, or choose another --out")
     p = pretrain(data, out, epochs, bs, size, n_points, pool, not no_sd, None if no_bs else swap, lr, init, seed,
-                 device, True, resume, frac, num_workers=num_workers, precision=precision, method=method)
+                 device, True, resume, frac, num_workers=num_workers, precision=precision, width=width, method=method)
     print(f"backbone: {p}")

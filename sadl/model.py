@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from torchvision.models import resnet18
+from torchvision.models.resnet import BasicBlock
 from .tiling import SadlDataError
 from .sampling import gather_features
 
 # %% auto #0
-__all__ = ['load_backbone', 'ResNetFPN', 'backbone_state_dict', 'export_backbone', 'MLP', 'projector', 'predictor',
-           'class_presence', 'SaDLModel']
+__all__ = ['load_backbone', 'resnet18_backbone', 'backbone_width', 'ResNetFPN', 'backbone_state_dict', 'export_backbone', 'MLP',
+           'projector', 'predictor', 'class_presence', 'SaDLModel']
 
 # %% ../nbs/05_model.ipynb #79613cbf
 _LAST = 'layer4.1.bn2.running_var'  # the last entry of a torchvision ResNet-18 state dict
@@ -58,26 +59,64 @@ def load_backbone(
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
     bad = [k for k in sd if k in own and sd[k].shape != own[k].shape]
+    if 'conv1.weight' in sd and 'conv1.weight' in own and sd['conv1.weight'].shape[0] != own['conv1.weight'].shape[0]:
+        raise SadlDataError(f"{path}: holds a ResNet-18 of width {sd['conv1.weight'].shape[0]} but the model's has width "
+                            f"{own['conv1.weight'].shape[0]}; build the model with width={sd['conv1.weight'].shape[0]} "
+                            "(or width=None to take it from the file)")
     if missing or unexpected or bad:
         raise SadlDataError(f"{path}: not a ResNet-18 state dict (missing {missing[:3]}, unexpected {unexpected[:3]}, "
                             f"wrong shape {bad[:3]}); save one with `torch.save(torchvision.models.resnet18(...).state_dict(), path)`")
     net.load_state_dict(sd, strict=False)  # everything but fc.* checked above
     return ignored
 
+# %% ../nbs/05_model.ipynb #90adb75f
+def _tv_init(m:nn.Module):
+    "torchvision's ResNet initialisation: Kaiming-normal (fan_out) convolutions, BatchNorm weight 1, bias 0."
+    for mod in m.modules():
+        if isinstance(mod, nn.Conv2d): nn.init.kaiming_normal_(mod.weight, mode='fan_out', nonlinearity='relu')
+        elif isinstance(mod, nn.BatchNorm2d): nn.init.ones_(mod.weight); nn.init.zeros_(mod.bias)
+
+def resnet18_backbone(
+    width:int=64, # Channels of the first stage; the stages have width, 2, 4 and 8 times width (torchvision: 64)
+)->nn.Module: # A torchvision `ResNet` (BasicBlocks [2,2,2,2]) without `fc` and `avgpool` (both `nn.Identity`)
+    "torchvision's ResNet-18 topology with `width`-scaled stages; `width=64` is the standard ResNet-18."
+    if int(width) != width or width < 1: raise ValueError(f"width={width}: must be a positive integer (64 = the paper's ResNet-18)")
+    net = resnet18(weights=None)
+    if width != 64:
+        net.inplanes = width
+        net.conv1, net.bn1 = nn.Conv2d(3, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width)
+        for i in range(4): setattr(net, f'layer{i+1}', net._make_layer(BasicBlock, width * 2**i, 2, stride=1 if i == 0 else 2))
+        _tv_init(net)
+    net.fc, net.avgpool = nn.Identity(), nn.Identity()  # unused; no parameters
+    return net
+
+def backbone_width(
+    src, # A ResNet-18 state-dict file (any wrapping `load_backbone` accepts) or a state dict
+)->int: # Channels of the first stage (64 for torchvision's ResNet-18)
+    "The `width` of the ResNet-18 stored in a backbone file."
+    if isinstance(src, dict): sd, path = src, '<state dict>'
+    else:
+        path = Path(src)
+        if not path.is_file(): raise FileNotFoundError(f"backbone file {path} not found; pass the path of a ResNet-18 state dict")
+        try: sd = torch.load(path, map_location='cpu', weights_only=True)
+        except Exception as e: raise SadlDataError(f"{path}: cannot be read as a torch state dict ({type(e).__name__}: {e})") from e
+    return int(_resnet_state(sd, path)['conv1.weight'].shape[0])
+
 # %% ../nbs/05_model.ipynb #5b6346d2
 class ResNetFPN(nn.Module):
     "ResNet-18 + FPN encoder (Sec. III-E): (B,3,H,W) normalised images -> (B,out_channels,H/4,W/4) P2 features."
-    in_channels = (64, 128, 256, 512)  # channels of C2..C5
     def __init__(self,
                  out_channels:int=256, # C, channels of the pyramid (the paper: 256)
                  pretrained:str|Path|None=None, # Local torchvision ResNet-18 state-dict file; None: random init
                  dropout:float=0., # Dropout2d on P2 (authors' decoder: 0.2; paper: none)
+                 width:int|None=None, # ResNet-18 width (`resnet18_backbone`); None: the file's, else 64 (the paper's)
                 ):
         super().__init__()
         if out_channels < 1: raise ValueError(f"out_channels={out_channels} must be >= 1")
-        self.out_channels = out_channels
-        self.backbone = resnet18(weights=None)
-        self.backbone.fc, self.backbone.avgpool = nn.Identity(), nn.Identity()  # unused; no parameters
+        if width is None: width = backbone_width(pretrained) if pretrained is not None else 64
+        self.out_channels, self.width = out_channels, width
+        self.in_channels = tuple(width * 2**i for i in range(4))  # channels of C2..C5
+        self.backbone = resnet18_backbone(width)
         self.lateral = nn.ModuleList([nn.Conv2d(c, out_channels, 1) for c in self.in_channels])
         self.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         if pretrained is not None: load_backbone(self.backbone, pretrained)
@@ -175,13 +214,14 @@ class SaDLModel(nn.Module):
                  proj_dim:int=1024, # D, projection size
                  pred_hidden:int=256, # Predictor bottleneck units
                  pretrained:str|Path|None=None, # Local torchvision ResNet-18 state-dict file (ImageNet in the paper)
+                 width:int|None=None, # ResNet-18 width; None: the file's, else 64 (the paper's); narrower for CPU presets
                  stride:int=4, # Stride of the encoder output (P2)
                  sample_mode:str='bilinear', # Point look-up of `gather_features`: 'bilinear' or 'nearest' (authors)
                 ):
         super().__init__()
         if pool not in self.pools: raise ValueError(f"pool={pool!r} must be one of {self.pools}")
         self.pool, self.stride, self.sample_mode = pool, stride, sample_mode
-        self.encoder = ResNetFPN(channels, pretrained=pretrained)
+        self.encoder = ResNetFPN(channels, pretrained=pretrained, width=width)
         self.projector = projector(channels, proj_hidden, proj_dim)
         self.predictor = predictor(proj_dim, pred_hidden)
 

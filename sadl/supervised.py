@@ -184,6 +184,7 @@ def pretrain_supervised(
     start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
     if not start:
         for f in (bb, out/'best.json'): f.unlink(missing_ok=True)        # a fresh run: no stale best
+        export_backbone(learn.model.encoder, out/'backbone_start.pth')     # the starting point, as `sadl.learner.pretrain`
     (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
     cbs = [QuietSkipToEpoch(start)] if start else []
     if progress: learn.fit(epochs, cbs=cbs)

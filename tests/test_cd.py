@@ -42,7 +42,8 @@ class _Learn:
 def test_metric_accumulates_over_split():
     "Counts are summed over the split (not averaged per image); reset clears them; an all-empty split gives 0."
     mets = cd_metrics()
-    assert [m.name for m in mets] == list(METRICS)
+    assert [m.name for m in mets] == [*METRICS, 'ap']
+    mets = mets[:4]
     for m in mets: m.reset()
     batches = [(torch.tensor([[[1, 1], [0, 0]]]), torch.tensor([[[1, 0], [1, 0]]])),   # tp1 fp1 fn1
                (torch.tensor([[[1, 1], [1, 1]]]), torch.tensor([[[1, 1], [1, 1]]])),   # tp4
@@ -155,9 +156,9 @@ def levir(shared_data, tmp_path_factory):
 
 def test_finetune_levir_writes_outputs(levir, tmp_path):
     res = finetune(levir, tmp_path/'ft', epochs=1, bs=4, device='cpu', progress=False)
-    assert sorted(res) == sorted(METRICS) and all(0 <= v <= 1 for v in res.values())
+    assert sorted(res) == sorted([*METRICS, 'ap']) and all(0 <= v <= 1 for v in res.values())
     hist = pd.read_csv(tmp_path/'ft'/'history.csv')
-    assert list(hist.columns) == ['epoch', 'train_loss', 'valid_loss', *METRICS] and len(hist) == 1
+    assert list(hist.columns) == ['epoch', 'train_loss', 'valid_loss', *METRICS, 'ap'] and len(hist) == 1
     meta = json.loads((tmp_path/'ft'/'metrics.json').read_text())
     assert meta['best_epoch'] == 0 and (meta['n_train'], meta['n_valid'], meta['n_test']) == (3, 1, 2)
     assert meta['config']['init'] == 'random' and all(meta[k] == res[k] for k in METRICS)

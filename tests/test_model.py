@@ -39,3 +39,14 @@ def test_bad_files(tmp_path):
     with pytest.raises(SadlDataError, match='junk.pth'): load_backbone(enc, tmp_path/'junk.pth')
     torch.save(torch.nn.Linear(2, 2).state_dict(), tmp_path/'lin.pth')
     with pytest.raises(SadlDataError, match='lin.pth'): load_backbone(enc, tmp_path/'lin.pth')
+
+def test_narrow_backbone_round_trip(tmp_path):
+    "A width-32 SaDL backbone file builds width-32 CD and analysis networks without being told the width."
+    from sadl.model import backbone_width, export_backbone
+    from sadl.cd import CDNet
+    enc = ResNetFPN(out_channels=8, width=32)
+    f = export_backbone(enc, tmp_path/'bb.pth')
+    assert backbone_width(f) == 32
+    net = CDNet(channels=8, pretrained=f)
+    assert net.width == 32 and torch.equal(net.encoder.backbone.layer4[1].conv2.weight, enc.backbone.layer4[1].conv2.weight)
+    with pytest.raises(SadlDataError, match='width=32'): CDNet(channels=8, pretrained=f, width=64)
