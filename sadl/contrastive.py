@@ -144,12 +144,16 @@ def info_nce(
     queue:torch.Tensor|None=None, # (K,D) L2-normalised negatives shared by the batch
     temperature:float=0.2, # tau (MoCo-v2: 0.2)
     extra:torch.Tensor|None=None, # (M,D) more negatives shared by the batch (SeCo's other keys)
+    batch:bool=False, # Also the other samples' positive keys as negatives (in-batch negatives)
 )->torch.Tensor: # scalar, mean over the batch
     "InfoNCE of queries against their positive keys and shared negatives."
     if q.shape != k.shape or q.ndim != 2: raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)}: expected the same (B,D)")
     logits = [(q * k).sum(1, keepdim=True)]                                    # (B,1) positives
     for n in (queue, extra):
         if n is not None and len(n): logits.append(q @ n.to(q.dtype).T)      # (B,K), (B,M)
+    if batch and len(q) > 1:                                                   # (B,B), own key masked out
+        eye = torch.eye(len(q), dtype=torch.bool, device=q.device)
+        logits.append((q @ k.T).masked_fill(eye, float('-inf')))
     logits = torch.cat(logits, 1) / temperature
     return F.cross_entropy(logits, torch.zeros(len(q), dtype=torch.long, device=q.device))
 
@@ -157,11 +161,12 @@ class InfoNCE(nn.Module):
     "InfoNCE loss module: `forward(q, k, queue=None, extra=None)`."
     def __init__(self,
                  temperature:float=0.2, # tau
+                 batch:bool=False, # In-batch negatives as well
                 ):
         super().__init__()
         if not temperature > 0: raise ValueError(f"temperature={temperature}: must be > 0")
-        self.temperature = temperature
-    def forward(self, q, k, queue=None, extra=None): return info_nce(q, k, queue, self.temperature, extra)
+        self.temperature, self.batch = temperature, batch
+    def forward(self, q, k, queue=None, extra=None): return info_nce(q, k, queue, self.temperature, extra, self.batch)
 
 # %% ../nbs/06a_contrastive.ipynb #7c14e6b8
 def dense_correspondence(
@@ -311,10 +316,11 @@ class ContrastiveLoss(nn.Module):
     def __init__(self,
                  temperature:float=0.2, # tau (MoCo-v2: 0.2)
                  dense_weight:float=0.5, # lambda of DenseCL (0.5)
+                 batch_negatives:bool=False, # Also the batch's other keys as negatives (MoCo-v3/SimCLR style); False: as published
                 ):
         super().__init__()
         if not 0 <= dense_weight <= 1: raise ValueError(f"dense_weight={dense_weight}: must be in [0, 1]")
-        self.nce, self.dense_weight, self.parts = InfoNCE(temperature), dense_weight, {}
+        self.nce, self.dense_weight, self.parts = InfoNCE(temperature, batch_negatives), dense_weight, {}
 
     def forward(self,
                 pred:dict, # Output of `MoCoNet` / `CMCNet`
@@ -392,6 +398,7 @@ class ContrastiveConfig:
     temperature:float=0.2 # tau (MoCo-v2: 0.2)
     momentum_k:float=0.999 # Momentum of the key encoder (0.999)
     dense_weight:float=0.5 # lambda of DenseCL (0.5)
+    batch_negatives:bool=False # Also the batch's other keys as negatives (MoCo-v3/SimCLR style); False: as the papers
     scale_min:float=0.2 # Smallest crop area (MoCo-v2: 0.2)
     color:bool=True # Colour augmentations
     init:str|None=None # ResNet-18 state-dict file to start from (the paper: ImageNet)
@@ -436,13 +443,13 @@ def contrastive_learner(
     model = _net(cfg, cfg.seed).to(dev)
     cbs = [ContrastiveViews(cfg.method, cfg.size, (cfg.scale_min, 1.0), cfg.color, cfg.seed),
            ParamScheduler({'lr': poly_lr(cfg.lr, cfg.final_lr, cfg.power)}), SkipValidation(), MomentumQueueUpdate(), *(cbs or [])]
-    learn = Learner(dls, model, loss_func=ContrastiveLoss(cfg.temperature, cfg.dense_weight), opt_func=partial(sadl_opt, mom=cfg.mom, wd=cfg.wd),
+    learn = Learner(dls, model, loss_func=ContrastiveLoss(cfg.temperature, cfg.dense_weight, cfg.batch_negatives), opt_func=partial(sadl_opt, mom=cfg.mom, wd=cfg.wd),
                     lr=cfg.lr, metrics=[LossPart('total')], cbs=cbs, wd_bn_bias=True, train_bn=True)
     learn.recorder.train_metrics, learn.recorder.valid_metrics = True, False
     if precision == 'bf16' or (precision == 'auto' and dev.type == 'cuda'): learn.add_cb(BF16Autocast())
     return learn
 
-# %% ../nbs/06a_contrastive.ipynb #5fb81bf0
+# %% ../nbs/06a_contrastive.ipynb #d074191f
 def queue_len(
     queue:int, # Requested K
     n_train:int, # Training patches
@@ -463,7 +470,7 @@ def check_resume(
                               "use another out folder, or resume=False (CLI: drop --resume) to start over")
     return int(st['epoch']) + 1
 
-# %% ../nbs/06a_contrastive.ipynb #e2f19a6e
+# %% ../nbs/06a_contrastive.ipynb #6706ecf9
 def _contrastive_dls(data:Path, method, bs, frac, seed, device, num_workers, progress):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
     if method == 'seco' and not (data/'B').is_dir():
