@@ -32,11 +32,12 @@ from .model import SaDLModel, class_presence, export_backbone
 from .losses import SaDLLoss, collapse_std
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup',
-           'SaDLViewsCallback', 'SaDLSiamese', 'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount',
-           'sadl_metrics', 'CollapseMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states',
-           'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16',
-           'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain', 'sadl_pretrain']
+__all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PRETRAIN_METHODS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'rank_seed',
+           'distrib_setup', 'SaDLViewsCallback', 'SaDLSiamese', 'SaDLLossFunc', 'LossPart', 'CollapseStd',
+           'MissingCount', 'sadl_metrics', 'CollapseMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
+           'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast',
+           'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline',
+           'pretrain', 'sadl_pretrain']
 
 # %% ../nbs/06_learner.ipynb #216f2b7a
 POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
@@ -574,6 +575,25 @@ def sadl_learner(
     if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
+# %% ../nbs/06_learner.ipynb #a10d0002
+PRETRAIN_METHODS = ('sadl', 'insup', 'moco', 'densecl', 'seco', 'cmc')
+
+def pretrain_baseline(
+    method:str, # 'insup', 'moco', 'densecl', 'seco' or 'cmc'
+    data:str|Path, # Seg dataset folder (A/, label/, list/); SeCo also B/, insup also list/val.txt
+    out:str|Path, # Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)
+    size:int=256, # Side of the views (contrastive methods; insup trains on whole patches)
+    color:bool=True, # Colour augmentations (contrastive methods)
+    **kwargs, # epochs, bs, lr, init, seed, device, progress, resume, frac, num_workers, precision, and the method's own options
+)->Path: # out/backbone.pth
+    "Pre-train one of the Table I baselines (`sadl.supervised`, `sadl.contrastive`) and export its backbone."
+    if method not in PRETRAIN_METHODS[1:]: raise ValueError(f"method={method!r}: use one of {PRETRAIN_METHODS}")
+    if method == 'insup':
+        from sadl.supervised import pretrain_supervised
+        return pretrain_supervised(data, out, **kwargs)
+    from sadl.contrastive import pretrain_contrastive
+    return pretrain_contrastive(method, data, out, size=size, color=color, **kwargs)
+
 # %% ../nbs/06_learner.ipynb #54784663
 _RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac', 'width', 'channels', 'proj_dim')
 
@@ -621,8 +641,11 @@ def pretrain(
     cache:str='memory', # Decoded patches: 'memory', or 'memmap' (uint8 .npy under data/.sadl_cache, reused by later runs)
     on_device:bool=False, # Keep the whole uint8 dataset on the GPU and index batches there
     compile:bool|None=None, # torch.compile the encoder; None: on CUDA, off on the CPU
+    method:str='sadl', # 'sadl' (SaDL and its ablations: pool, sd, swap, n_points) or a Table I baseline ('insup', 'moco', 'densecl', 'seco', 'cmc')
 )->Path: # out/backbone.pth
-    "Pre-train SaDL on `data` and export the backbone as a torchvision ResNet-18 state dict."
+    "Pre-train SaDL (or a Table I baseline, `method`) on `data` and export the backbone as a torchvision ResNet-18 state dict."
+    if method != 'sadl': return pretrain_baseline(method, data, out, epochs=epochs, bs=bs, size=size, lr=lr, init=init, seed=seed, device=device,
+                                                  progress=progress, resume=resume, frac=frac, color=color, num_workers=num_workers, precision=precision, width=width)
     cfg = PretrainConfig(epochs, bs, size, n_points, pool, sd, swap, lr, init=None if init is None else str(init),
                          seed=seed, frac=frac, color=color, width=width, channels=channels, proj_dim=proj_dim).validate()
     data, out = Path(data), Path(out)
@@ -679,11 +702,12 @@ def sadl_pretrain(
     cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=('memory', 'memmap'))='memory',
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
+    method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=PRETRAIN_METHODS)='sadl',
 ):
-    "Self-supervised SaDL pre-training; writes OUT/backbone.pth, a torchvision ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
+    "SaDL pre-training (or a Table I baseline, --method); writes OUT/backbone.pth, a torchvision ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
     ck = Path(out)/'checkpoint.pth'
     if ck.is_file() and not resume: raise FileExistsError(f"{ck} exists: pass --resume to continue that run, or choose another --out")
     p = pretrain(data, out, epochs, bs, size, n_points, pool, not no_sd, None if no_bs else swap, lr, init, seed,
                  device, True, resume, frac, num_workers=num_workers, precision=precision, width=width, cache=cache, on_device=on_device,
-                 compile=dict(auto=None, on=True, off=False)[compile])
+                 compile=dict(auto=None, on=True, off=False)[compile], method=method)
     if int(os.environ.get('RANK', 0)) == 0: print(f"backbone: {p}")
