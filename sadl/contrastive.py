@@ -19,7 +19,7 @@ from .data import normalize, seg_dataloaders, cd_dataloaders
 from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, _gray, _rand
 from .model import ResNetFPN, export_backbone
 from .learner import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HistoryCSV,
-                      Checkpoint, load_checkpoint, BackboneExport, BF16Autocast)
+                      Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, _use_bf16)
 
 # %% auto #0
 __all__ = ['METHODS', 'make_encoder', 'c5_channels', 'random_grayscale', 'moco_augment', 'moco_view', 'same_augment',
@@ -433,12 +433,11 @@ def _net(cfg:ContrastiveConfig, seed:int=0)->nn.Module:
 def contrastive_learner(
     dls, # Batches (image, mask); SeCo: (image A, image B, mask)
     cfg:ContrastiveConfig, # The run's configuration (validated here)
-    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'bf16' or 'fp32'
+    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'fast' (also on CPUs with bf16 units), 'bf16' or 'fp32'
     cbs:list=None, # Extra callbacks
 )->Learner:
     "A fastai `Learner` that pre-trains a contrastive baseline with SaDL's optimiser and schedule."
     cfg.validate()
-    if precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'bf16' or 'fp32'")
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
     model = _net(cfg, cfg.seed).to(dev)
     cbs = [ContrastiveViews(cfg.method, cfg.size, (cfg.scale_min, 1.0), cfg.color, cfg.seed),
@@ -446,7 +445,7 @@ def contrastive_learner(
     learn = Learner(dls, model, loss_func=ContrastiveLoss(cfg.temperature, cfg.dense_weight, cfg.batch_negatives), opt_func=partial(sadl_opt, mom=cfg.mom, wd=cfg.wd),
                     lr=cfg.lr, metrics=[LossPart('total')], cbs=cbs, wd_bn_bias=True, train_bn=True)
     learn.recorder.train_metrics, learn.recorder.valid_metrics = True, False
-    if precision == 'bf16' or (precision == 'auto' and dev.type == 'cuda'): learn.add_cb(BF16Autocast())
+    if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06a_contrastive.ipynb #d074191f
@@ -497,7 +496,7 @@ def pretrain_contrastive(
     frac:float=1.0, # Fraction of the training patches
     color:bool=True, # Colour augmentations
     num_workers:int=0, # Data loader workers
-    precision:str='auto', # 'auto', 'bf16' or 'fp32'
+    precision:str='auto', # 'auto', 'fast', 'bf16' or 'fp32' (see `sadl.learner.sadl_learner`)
     **kwargs, # More `ContrastiveConfig` fields (queue, dim, hidden, temperature, width...)
 )->Path: # out/backbone.pth
     "Pre-train a contrastive baseline on `data` and export the backbone as a torchvision ResNet-18 state dict."

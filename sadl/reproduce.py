@@ -284,7 +284,7 @@ def paired_comparison(
                 d = np.array([100 * (x[s] - y[s]) for s in seeds])
                 rows.append(dict(baseline=b, frac=f, metric=m, seeds=seeds, diffs=[round(v, 1) for v in d], mean=d.mean(),
                                  std=d.std(ddof=1) if len(d) > 1 else float('nan'), wins=int((d > 0).sum()), n=len(d)))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=['baseline', 'frac', 'metric', 'seeds', 'diffs', 'mean', 'std', 'wins', 'n'])
 
 # %% ../nbs/07a_reproduce.ipynb #989c3592
 def _sign_verdict(rows:pd.DataFrame)->str: # 'supported' / 'not supported' / 'inconclusive' from seed-paired F1 differences
@@ -346,7 +346,9 @@ def verdict_report(
                       mean=pc['mean'].map(lambda v: f'{v:+.1f}'), std=pc['std'].map(lambda v: '–' if v != v else f'{v:.1f}'),
                       wins=[f'{w}/{n}' for w, n in zip(pc.wins, pc.n)])[['baseline', 'frac', 'metric', 'diffs', 'mean', 'std', 'wins']]
         parts += [f"### Paired comparison: {method} minus baseline, per seed (percentage points)", "", _md(t.set_index('baseline'), 'baseline'), ""]
-    parts += ["### Verdict", ""] + [f"- **{c['claim']}: {c['verdict']}.** {c['evidence']}" for c in claim_verdicts(df, probe, method)]
+    claims = claim_verdicts(df, probe, method)
+    parts += ["### Verdict", ""] + ([f"- **{c['claim']}: {c['verdict']}.** {c['evidence']}" for c in claims] or
+                                    ["- No claim of the paper can be tested by this run (it needs the probes, or the 5%/20%/100% fractions)."])
     return '\n'.join(parts) + '\n'
 
 def _md(t:pd.DataFrame, index_name:str)->str: # Markdown table of a DataFrame
@@ -395,6 +397,13 @@ def reproduce(
     if finetune_epochs: p.finetune['epochs'] = finetune_epochs
     if imagenet is not None and not Path(imagenet).is_file():
         raise FileNotFoundError(f"ImageNet weights {imagenet} not found: pass a torchvision resnet18 state dict file (no downloads here)")
+    if imagenet is not None:                 # ImageNet weights fix the network's width (the CPU presets use 32)
+        from sadl.model import backbone_width
+        w = backbone_width(imagenet)
+        for kw in (p.pretrain, p.finetune):
+            if kw.get('width', 64) != w:
+                if progress: print(f"--imagenet holds a ResNet-18 of width {w}: using width {w} instead of the preset's {kw['width']}")
+                kw['width'] = w
     out = Path(out or f'runs/{preset}'); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     data = prepare_data(p, out, seg=seg, cd=cd, progress=progress)

@@ -19,7 +19,7 @@ from .tiling import SadlDataError
 from .data import normalize, seg_dataloaders
 from .model import export_backbone
 from .cd import cd_metrics
-from .learner import Checkpoint, load_checkpoint, QuietSkipToEpoch, BF16Autocast
+from .learner import Checkpoint, load_checkpoint, QuietSkipToEpoch, BF16Autocast, _use_bf16
 from .contrastive import make_encoder, check_resume
 
 # %% auto #0
@@ -136,18 +136,17 @@ class SupervisedConfig:
 def supervised_learner(
     dls, # Batches (image uint8 (B,3,H,W), mask uint8 (B,H,W)), train and val
     cfg:SupervisedConfig, # The run's configuration (validated here)
-    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'bf16' or 'fp32'
+    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'fast' (also on CPUs with bf16 units), 'bf16' or 'fp32'
     cbs:list=None, # Extra callbacks
 )->Learner:
     "A fastai `Learner` training `SegNet` with the CD recipe (SGD, linear decay), validated every epoch."
     cfg.validate()
-    if precision not in ('auto', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'bf16' or 'fp32'")
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
     model = SegNet(cfg.channels, cfg.init, cfg.width).to(dev)
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1), opt_func=partial(SGD, mom=cfg.mom, decouple_wd=False),
                     lr=cfg.lr, wd=cfg.wd, wd_bn_bias=True, metrics=cd_metrics(),
                     cbs=[SegAugment(cfg.flip, cfg.seed), ParamScheduler({'lr': SchedLin(cfg.lr, 0.)}), *(cbs or [])])
-    if precision == 'bf16' or (precision == 'auto' and dev.type == 'cuda'): learn.add_cb(BF16Autocast())
+    if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06b_supervised.ipynb #1b544974
@@ -164,7 +163,7 @@ def pretrain_supervised(
     resume:bool=True, # Continue from out/checkpoint.pth when present
     frac:float=1.0, # Fraction of the training patches
     num_workers:int=0, # Data loader workers
-    precision:str='auto', # 'auto', 'bf16' or 'fp32'
+    precision:str='auto', # 'auto', 'fast', 'bf16' or 'fp32' (see `sadl.learner.sadl_learner`)
     **kwargs, # More `SupervisedConfig` fields (channels, width, mom, wd, flip)
 )->Path: # out/backbone.pth (the best validation IoU's backbone)
     "Train the in-domain supervised baseline on `data`; export the best-validation backbone as a torchvision ResNet-18 state dict."
