@@ -10,7 +10,6 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.basics import store_attr
-from fastcore.script import call_parse, Param, store_true
 from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback, CancelValidException
 from fastai.callback.schedule import ParamScheduler
@@ -30,7 +29,7 @@ from .losses import SaDLLoss, collapse_std
 __all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'SaDLViewsCallback', 'SaDLSiamese',
            'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
            'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'Checkpoint', 'load_checkpoint', 'BackboneExport',
-           'BF16Autocast', 'sadl_learner', 'pretrain', 'sadl_pretrain']
+           'BF16Autocast', 'sadl_learner', 'pretrain']
 
 # %% ../nbs/06_learner.ipynb #216f2b7a
 POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
@@ -433,32 +432,3 @@ def pretrain(
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
     return bb
-
-# %% ../nbs/06_learner.ipynb #9b18ee96
-@call_parse
-def sadl_pretrain(
-    data:Param("Seg dataset folder (A/, label/, list/); for --swap natural also B/ (label/ = building masks of A)", str, required=True)=None,
-    out:Param("Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)", str, required=True)=None,
-    epochs:int=200, # Epochs (paper: 200)
-    bs:int=64, # Batch size (paper: 64)
-    size:int=256, # Side of the views (paper: 256)
-    n_points:int=16, # Points per class (paper: 16)
-    pool:Param("Tokens: sample (SaDL), masked (masked pooling), global (SimSiam baseline)", str, choices=POOLS)='sample',
-    no_sd:store_true=False, # Without the semantic-dissimilarity loss L_sd
-    no_bs:store_true=False, # Without background swap (no view 3, no L_s2)
-    swap:Param("How view 3 is made", str, choices=SWAPS[:-1])='blend',
-    lr:float=0.01, # Initial learning rate (paper: 0.01)
-    init:str=None, # torchvision ResNet-18 state-dict file to start from (paper: ImageNet)
-    seed:int=0, # Seed of everything random
-    frac:float=1.0, # Fraction of the training patches
-    device:str=None, # cpu, cuda, cuda:1...; default cuda if available
-    resume:store_true=False, # Continue the run in --out from its checkpoint
-    num_workers:int=0, # Data loader workers
-    precision:Param("auto: bf16 on CUDA, fp32 on CPU; bf16 also on CPUs with AMX (about 2x faster)", str, choices=('auto', 'bf16', 'fp32'))='auto',
-):
-    "Self-supervised SaDL pre-training; writes OUT/backbone.pth, a torchvision ResNet-18 state dict."
-    ck = Path(out)/'checkpoint.pth'
-    if ck.is_file() and not resume: raise FileExistsError(f"{ck} exists: pass --resume to continue that run, or choose another --out")
-    p = pretrain(data, out, epochs, bs, size, n_points, pool, not no_sd, None if no_bs else swap, lr, init, seed,
-                 device, True, resume, frac, num_workers=num_workers, precision=precision)
-    print(f"backbone: {p}")
