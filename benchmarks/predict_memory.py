@@ -8,7 +8,8 @@ within 20% from 2k to 16k sides, i.e. bounded by the strip of windows, not by th
 `--baseline` also measures `predict_scene` on the same pair (read whole), for comparison.
 
 Run it on a quiet machine; the network is an untrained CDNet (memory does not depend on the
-weights). On a CPU the 16k case is long (about 5000 windows of 256 px); use --device cuda there.
+weights). On a CPU the 16k case is long (about 5000 windows of 256 px); use --device cuda there,
+or `--net diff` (a trivial network) to measure sadl's own buffers quickly.
 
     python benchmarks/predict_memory.py --sides 2048 8192 16384 --device cpu
 """
@@ -20,6 +21,11 @@ import json, resource, sys, time, torch
 from pathlib import Path
 a, b, model, out, window, overlap, bs, device, mode = sys.argv[1:]
 t0 = time.time()
+if model == 'diff':       # a trivial network: what is left is the memory of sadl's reading, buffers and writing
+    class Diff(torch.nn.Module):
+        def __init__(self): super().__init__(); self.w = torch.nn.Parameter(torch.ones(1))
+        def forward(self, a, b): d = (a - b).abs().mean(1) * self.w; return torch.stack([torch.zeros_like(d), d - 1], 1)
+    model = Diff()
 if mode == 'strips':
     from sadl.predict import predict_raster
     r = predict_raster(model, a, b, out, window=int(window), overlap=int(overlap), bs=int(bs), device=device, progress=False)
@@ -28,7 +34,7 @@ else:
     import rasterio
     from sadl.cd import load_cd_model, predict_scene
     with rasterio.open(a) as da, rasterio.open(b) as db: ia, ib = da.read().transpose(1, 2, 0).copy(), db.read().transpose(1, 2, 0).copy()
-    p = predict_scene(load_cd_model(model, device), ia, ib, window=int(window), overlap=int(overlap), bs=int(bs), progress=False)
+    p = predict_scene(model if not isinstance(model, str) else load_cd_model(model, device), ia, ib, window=int(window), overlap=int(overlap), bs=int(bs), progress=False)
     frac = float((p > 0.5).mean())
 print(json.dumps(dict(peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, wall_s=round(time.time() - t0, 1), changed=frac)))
 '''
@@ -57,6 +63,7 @@ def main():
     ap.add_argument('--window', type=int, default=256); ap.add_argument('--overlap', type=int, default=32)
     ap.add_argument('--bs', type=int, default=4); ap.add_argument('--device', default='cpu')
     ap.add_argument('--baseline', action='store_true', help='also measure the in-memory predict_scene')
+    ap.add_argument('--net', default='cdnet', choices=('cdnet', 'diff'), help="cdnet: an untrained CDNet; diff: a trivial network (fast, memory of sadl's own buffers)")
     ap.add_argument('--json', type=Path, help='write the rows to this file')
     a = ap.parse_args()
     import torch
@@ -69,11 +76,11 @@ def main():
             pa, pb = synth_pair(d, side)
             for mode in ['strips'] + (['in-memory'] if a.baseline else []):
                 out = d/f'out_{side}_{mode}'
-                r = subprocess.run([sys.executable, '-c', CHILD, str(pa), str(pb), str(model), str(out), str(a.window),
+                r = subprocess.run([sys.executable, '-c', CHILD, str(pa), str(pb), 'diff' if a.net == 'diff' else str(model), str(out), str(a.window),
                                     str(a.overlap), str(a.bs), a.device, 'strips' if mode == 'strips' else 'memory'],
                                    capture_output=True, text=True)
                 if r.returncode: print(r.stderr[-2000:], file=sys.stderr); continue
-                row = dict(side=side, mode=mode, device=a.device, **json.loads(r.stdout.strip().splitlines()[-1]))
+                row = dict(side=side, mode=mode, net=a.net, device=a.device, **json.loads(r.stdout.strip().splitlines()[-1]))
                 rows.append(row); print(json.dumps(row), flush=True)
             for p in (pa, pb): p.unlink()
     s = [r['peak_rss_mb'] for r in rows if r['mode'] == 'strips']

@@ -104,8 +104,8 @@ def _read_strip(ds, bands, sp, y, window, Wp):
 
 def _profile(ds, driver, dtype):
     p = dict(driver=driver, width=ds.width, height=ds.height, count=1, dtype=dtype)
-    if driver == 'GTiff':
-        p.update(crs=ds.crs, transform=ds.transform, tiled=True, blockxsize=256, blockysize=256, compress='deflate')
+    if driver == 'GTiff': p.update(tiled=True, blockxsize=256, blockysize=256, compress='deflate')
+    if ds.crs is not None or not ds.transform.is_identity: p.update(crs=ds.crs, transform=ds.transform)  # none: no warning, no fake geotransform
     return p
 
 def predict_raster(
