@@ -17,7 +17,8 @@ from .data import normalize
 from .cd import load_cd_model, predict_scene, _starts, _blend_weights
 
 # %% auto #0
-__all__ = ['open_pair', 'stretch_params', 'to_uint8', 'predict_raster', 'change_polygons', 'find_pairs', 'predict_pairs']
+__all__ = ['GDAL_CACHE_MB', 'open_pair', 'stretch_params', 'to_uint8', 'predict_raster', 'change_polygons', 'find_pairs',
+           'predict_pairs']
 
 # %% ../nbs/07b_predict.ipynb #5a32e24d
 def _parse_bands(bands)->list|None:
@@ -108,6 +109,8 @@ def _profile(ds, driver, dtype):
     if ds.crs is not None or not ds.transform.is_identity: p.update(crs=ds.crs, transform=ds.transform)  # none: no warning, no fake geotransform
     return p
 
+GDAL_CACHE_MB = 64  # GDAL's block cache (default 5% of RAM) would otherwise keep every block read and written: memory growing with the scene
+
 def predict_raster(
     model, # A `CDNet` (or module (B,3,h,w) x2 -> (B,2,h,w) logits), or the path of a model.pth from sadl_finetune
     a, # Image file at time 1 (GeoTIFF, PNG, ...)
@@ -142,7 +145,7 @@ def predict_raster(
     if polygons: files['polygons'] = out/f'{name}_changes.geojson'
     old = [str(f) for f in files.values() if f.exists()]
     if old and not force: raise FileExistsError(f"{old[0]} exists: choose another --out or --name, or pass --force to overwrite")
-    sps = [stretch_params(d, info['bands'], stretch) for d in (da, db)]
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB): sps = [stretch_params(d, info['bands'], stretch) for d in (da, db)]
     H, W = da.height, da.width
     Hp, Wp = max(H, window), max(W, window)
     ys, xs = _starts(Hp, window, window - overlap), _starts(Wp, window, window - overlap)
@@ -151,7 +154,7 @@ def predict_raster(
     changed = 0
     was_training = net.training; net.eval()
     tif = files['change'] if ext == '.tif' else out/f'.{name}_change.tmp.tif'
-    with rasterio.Env(GDAL_PAM_ENABLED='NO'), atomic_path(tif) as tmask, (atomic_path(files['prob']) if prob else contextlib.nullcontext()) as tprob:
+    with rasterio.Env(GDAL_PAM_ENABLED='NO', GDAL_CACHEMAX=GDAL_CACHE_MB), atomic_path(tif) as tmask, (atomic_path(files['prob']) if prob else contextlib.nullcontext()) as tprob:
         dm = rasterio.open(tmask, 'w', **_profile(da, 'GTiff', 'uint8'))
         dp = rasterio.open(tprob, 'w', **_profile(da, 'GTiff', 'float32')) if prob else None
         acc, wsum, base = np.zeros((window, Wp), np.float32), np.zeros((window, Wp), np.float32), 0
