@@ -10,7 +10,6 @@ import numpy as np, pandas as pd, torch
 import torch.nn as nn, torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from fastcore.script import call_parse
 from .tiling import SadlDataError
 from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
@@ -20,7 +19,7 @@ __all__ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES', 'load_results', 's
            'load_pretrained', 'pretrained_backbones', 'seg_samples', 'cd_samples', 'plot_view_synthesis',
            'plot_masked_sampling', 'dense_features', 'self_similarity', 'building_point', 'plot_self_similarity',
            'class_activation_map', 'plot_cams', 'finetuned_models', 'predict_changes', 'plot_change_maps',
-           'write_figures', 'sadl_figures']
+           'write_figures']
 
 # %% ../nbs/08_analysis.ipynb #e65872f8
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -615,20 +614,3 @@ def write_figures(
         save('fig7_cam', plot_cams(bbs, imgs[:n], masks[:n]))
     attempt('fig6_self_similarity, fig7_cam', backbone_figs)
     return done, skipped
-
-# %% ../nbs/08_analysis.ipynb #fda484ed
-@call_parse
-def sadl_figures(
-    runs:str='runs/tiny', # Runs folder written by `sadl_reproduce`
-    out:str=None, # Output folder (default: RUNS/figures)
-    dpi:int=100, # Resolution of the PNGs
-    frac:float=None, # Label fraction of the Fig. 4 models (default: the smallest)
-    n:int=3, # Patches / pairs per figure
-    seed:int=0, # Seed of the views and points of Fig. 2 and 3
-):
-    "Write the paper's Fig. 2-7 (PNG) and Tables I-V (tables.md) from a runs folder; say what is missing and how to make it."
-    matplotlib.use('Agg')
-    out = Path(out) if out else Path(runs)/'figures'
-    done, skipped = write_figures(runs, out, dpi=dpi, frac=frac, n=n, seed=seed)
-    for k, p in done.items(): print(f"written  {p}")
-    for k, why in skipped.items(): print(f"skipped  {k}: {why}")

@@ -12,7 +12,6 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from tqdm.auto import tqdm
-from fastcore.script import call_parse
 from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin
@@ -20,7 +19,7 @@ from fastai.callback.tracker import SaveModelCallback
 from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed, default_device
-from .tiling import SadlDataError, read_image, write_image, write_mask
+from .tiling import SadlDataError, read_image, write_image, write_mask, atomic_path
 from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .learner import SaDLDistributed, distrib_setup, _rank, _world
@@ -29,7 +28,7 @@ from .learner import SaDLDistributed, distrib_setup, _rank, _world
 __all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
            'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment',
            'cd_learner', 'finetune', 'load_cd_model', 'predict_scene', 'overlay_changes', 'confusion_rgb',
-           'plot_change_map', 'sadl_finetune', 'predict_pair', 'sadl_predict']
+           'plot_change_map']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 METRICS = ('precision', 'recall', 'f1', 'iou')
@@ -313,11 +312,13 @@ def finetune(
     precision:str='fp32', # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
     test_split:str='test', # Split evaluated with the best model
 )->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
-    "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation F1, and test it (Sec. IV-B)."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B)."
     if epochs < 1: raise ValueError(f"epochs={epochs}: need at least 1")
+    if not 0 < frac <= 1: raise ValueError(f"frac={frac}: the fraction of training labels must be in (0, 1]")
+    if bs < 1: raise ValueError(f"bs={bs}: the batch size must be >= 1")
     if monitor not in ('f1', 'ap'): raise ValueError(f"monitor={monitor!r}: use 'f1' or 'ap'")
     if threshold not in ('argmax', 'val'): raise ValueError(f"threshold={threshold!r}: use 'argmax' or 'val'")
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     # launched by torchrun / accelerate launch: one process per GPU, DDP, bs per GPU, rank 0 writes
     device, own_group = distrib_setup(device) if int(os.environ.get('WORLD_SIZE', 1)) > 1 else (device, False)
@@ -348,15 +349,15 @@ def finetune(
     config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
                   channels=channels, width=learn.model.width, epoch_size=epoch_size, monitor=monitor,
                   threshold=threshold, precision=precision, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
-    if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes
-        hist.to_csv(out/'history.csv', index=False)
-        torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config},
-                   out/'model.pth')
+    if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes, each file atomically
+        with atomic_path(out/'history.csv') as f: hist.to_csv(f, index=False)   # temp file + rename: a kill never leaves half a file
+        with atomic_path(out/'model.pth') as f:
+            torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config}, f)
         summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), 'best_epoch': best,
                    'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
                    'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
                    'time_s': round(time.time() - t0, 1), 'config': config}
-        (out/'metrics.json').write_text(json.dumps(summary, indent=1))
+        with atomic_path(out/'metrics.json') as f: f.write_text(json.dumps(summary, indent=1))   # last: its presence marks a finished run
     if own_group: torch.distributed.destroy_process_group()
     return test
 
@@ -507,67 +508,3 @@ def plot_change_map(
                    loc='lower center', ncol=3, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if label is not None else 0, 1, 1))
     return fig
-
-# %% ../nbs/07_cd.ipynb #7dd035a1
-@call_parse
-def sadl_finetune(
-    data:str=None, # CD data folder (A/ B/ label/ list/{train,val,test}.txt)
-    out:str='finetune', # Output folder: metrics.json, history.csv, model.pth
-    frac:float=1.0, # Fraction of the training labels: 0.01, 0.05, 0.2 or 1
-    init:str='random', # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
-    epochs:int=200, # Training epochs
-    bs:int=8, # Batch size
-    lr:float=0.01, # Initial learning rate (decayed linearly to 0)
-    seed:int=0, # Random seed
-    channels:int=32, # Pyramid channels of the encoder
-    device:str=None, # 'cuda' or 'cpu'; default: cuda when available
-    quiet:bool=False, # No progress bars or per-epoch table
-):
-    "Fine-tune the SaDL change-detection network on a fraction of the labels and test the best model (Sec. IV-B)."
-    if data is None: raise ValueError("sadl_finetune: --data DIR is required (a folder with A/ B/ label/ and list/)")
-    m = finetune(data, out, frac=frac, init=init, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device,
-                 progress=not quiet, channels=channels)
-    print(json.dumps({k: round(v, 4) for k, v in m.items()}))  # a console script exits with the return value: return nothing
-
-# %% ../nbs/07_cd.ipynb #cfb2ba97
-def predict_pair(
-    model:str, # model.pth written by sadl_finetune
-    a:str, # Image at time 1 (PNG/JPG/TIFF, any size)
-    b:str, # Image at time 2, same size as A
-    out:str='predictions', # Output folder
-    window:int=256, # Sliding-window side (multiple of 32)
-    overlap:int=64, # Overlap of neighbouring windows in pixels
-    bs:int=4, # Windows per forward pass
-    threshold:float=0.5, # Change probability above which a pixel is changed
-    device:str=None, # 'cuda' or 'cpu'; default: cuda when available
-    progress:bool=True, # Progress bar over the windows
-)->dict: # {'change': path, 'overlay': path, 'changed_fraction': float}
-    "Predict the change map of a bitemporal pair of image files of any size; write the mask and an overlay PNG."
-    net = load_cd_model(model, device)
-    ia, ib = _check_pair(read_image(a), read_image(b), names=(a, b))
-    prob = predict_scene(net, ia, ib, window=window, overlap=overlap, bs=bs, progress=progress)
-    mask = prob > threshold
-    out, stem = Path(out), Path(a).stem
-    write_mask(out/f'{stem}_change.png', mask.astype(np.uint8))
-    write_image(out/f'{stem}_overlay.png', overlay_changes(ib, mask))
-    return {'change': str(out/f'{stem}_change.png'), 'overlay': str(out/f'{stem}_overlay.png'),
-            'changed_fraction': float(mask.mean())}
-
-@call_parse
-def sadl_predict(
-    model:str=None, # model.pth written by sadl_finetune
-    a:str=None, # Image at time 1 (PNG/JPG/TIFF, any size)
-    b:str=None, # Image at time 2, same size as A
-    out:str='predictions', # Output folder
-    window:int=256, # Sliding-window side (multiple of 32)
-    overlap:int=64, # Overlap of neighbouring windows in pixels
-    bs:int=4, # Windows per forward pass
-    threshold:float=0.5, # Change probability above which a pixel is changed
-    device:str=None, # 'cuda' or 'cpu'; default: cuda when available
-    quiet:bool=False, # No progress bar or summary
-):
-    "Predict the change map of a bitemporal pair of any size with a fine-tuned CD model."
-    miss = [n for n, v in (('--model', model), ('--a', a), ('--b', b)) if v is None]
-    if miss: raise ValueError(f"sadl_predict: {', '.join(miss)} required (e.g. --model ft/model.pth --a A.tif --b B.tif)")
-    res = predict_pair(model, a, b, out, window=window, overlap=overlap, bs=bs, threshold=threshold, device=device, progress=not quiet)
-    if not quiet: print(f"{Path(a).stem}: {res['changed_fraction']:.2%} changed -> {res['change']}, {res['overlay']}")

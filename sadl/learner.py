@@ -11,7 +11,6 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.basics import store_attr
-from fastcore.script import call_parse, Param, store_true
 from fastai.learner import Learner, Metric, Recorder, AvgLoss, AvgSmoothLoss
 from fastai.callback.progress import ProgressCallback
 from fastai.torch_core import find_bs
@@ -37,7 +36,7 @@ __all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PRETRAIN_METHODS', 'PretrainConfig
            'MissingCount', 'sadl_metrics', 'CollapseMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
            'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast',
            'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline',
-           'pretrain', 'sadl_pretrain']
+           'pretrain']
 
 # %% ../nbs/06_learner.ipynb #216f2b7a
 POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
@@ -676,38 +675,3 @@ def pretrain(
     finally:
         if own_group: torch.distributed.destroy_process_group()
     return bb
-
-# %% ../nbs/06_learner.ipynb #9b18ee96
-@call_parse
-def sadl_pretrain(
-    data:Param("Seg dataset folder (A/, label/, list/); for --swap natural also B/ (label/ = building masks of A)", str, required=True)=None,
-    out:Param("Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)", str, required=True)=None,
-    epochs:int=200, # Epochs (paper: 200)
-    bs:int=64, # Batch size (paper: 64)
-    size:int=256, # Side of the views (paper: 256)
-    n_points:int=16, # Points per class (paper: 16)
-    pool:Param("Tokens: sample (SaDL), masked (masked pooling), global (SimSiam baseline)", str, choices=POOLS)='sample',
-    no_sd:store_true=False, # Without the semantic-dissimilarity loss L_sd
-    no_bs:store_true=False, # Without background swap (no view 3, no L_s2)
-    swap:Param("How view 3 is made", str, choices=SWAPS[:-1])='blend',
-    lr:float=0.01, # Initial learning rate (paper: 0.01)
-    init:str=None, # torchvision ResNet-18 state-dict file to start from (paper: ImageNet)
-    seed:int=0, # Seed of everything random
-    frac:float=1.0, # Fraction of the training patches
-    device:str=None, # cpu, cuda, cuda:1...; default cuda if available
-    resume:store_true=False, # Continue the run in --out from its checkpoint
-    num_workers:int=0, # Data loader workers
-    precision:Param("auto: bf16 on CUDA, fp32 on CPU; fast: also bf16 on CPUs with AVX512-BF16/AMX (about 1.5x faster)", str, choices=('auto', 'fast', 'bf16', 'fp32'))='auto',
-    width:int=64, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
-    cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=('memory', 'memmap'))='memory',
-    on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
-    compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
-    method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=PRETRAIN_METHODS)='sadl',
-):
-    "SaDL pre-training (or a Table I baseline, --method); writes OUT/backbone.pth, a torchvision ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
-    ck = Path(out)/'checkpoint.pth'
-    if ck.is_file() and not resume: raise FileExistsError(f"{ck} exists: pass --resume to continue that run, or choose another --out")
-    p = pretrain(data, out, epochs, bs, size, n_points, pool, not no_sd, None if no_bs else swap, lr, init, seed,
-                 device, True, resume, frac, num_workers=num_workers, precision=precision, width=width, cache=cache, on_device=on_device,
-                 compile=dict(auto=None, on=True, off=False)[compile], method=method)
-    if int(os.environ.get('RANK', 0)) == 0: print(f"backbone: {p}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from torchvision.models import resnet18
 from torchvision.models.resnet import BasicBlock
-from .tiling import SadlDataError
+from .tiling import SadlDataError, atomic_path
 from .sampling import gather_features
 
 # %% auto #0
@@ -152,8 +152,7 @@ def export_backbone(
 )->Path: # The file written
     "Save the ResNet-18 of `m` as a state dict that `torchvision.models.resnet18().load_state_dict(..., strict=False)` accepts (only `fc.*` missing)."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(backbone_state_dict(m), path)
+    with atomic_path(path) as tmp: torch.save(backbone_state_dict(m), tmp)   # temp file + rename: never a truncated backbone.pth
     return path
 
 # %% ../nbs/05_model.ipynb #f30ea536

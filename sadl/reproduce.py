@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['METHODS', 'INITS', 'TABLE1', 'PRESETS', 'METRICS', 'Preset', 'run_key', 'prepare_data', 'pretrain_all',
-           'finetune_all', 'paired_comparison', 'claim_verdicts', 'verdict_report', 'reproduce', 'sadl_reproduce']
+           'finetune_all', 'paired_comparison', 'claim_verdicts', 'verdict_report', 'reproduce']
 
 # %% ../nbs/07a_reproduce.ipynb #e6bfd4f6
 import json, hashlib, os, shutil, time
@@ -13,9 +13,8 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 import pandas as pd
-from fastcore.script import call_parse
 
-from .tiling import SadlDataError, read_image, shared_data, tile_scenes, write_splits
+from .tiling import SadlDataError, atomic_path, read_image, shared_data, tile_scenes, write_splits
 
 # %% ../nbs/07a_reproduce.ipynb #75194383
 METHODS = {
@@ -155,13 +154,22 @@ def prepare_data(
 
 # %% ../nbs/07a_reproduce.ipynb #4d27d662
 def _fresh(
-    folder:Path, # Folder of one run
+    folder:Path, # Folder of one run, e.g. out/finetune/sadl/frac0.2/seed0
     key:str,     # `run_key` of the configuration about to run
+    root:Path,   # Reproduction folder; earlier configurations are kept in root/by_key/<key>/
 ):
-    "Empty `folder` when it holds a run made with another configuration, then record `key`."
-    folder = Path(folder)
-    kf = folder/'run_key.txt'
-    if folder.exists() and (not kf.exists() or kf.read_text().strip() != key): shutil.rmtree(folder)
+    "Make `folder` hold configuration `key`: a run of another one is moved (never deleted) to root/by_key/<its key>/..., one of `key` kept there is moved back."
+    folder, root = Path(folder), Path(root)
+    rel, kf = folder.relative_to(root), folder/'run_key.txt'
+    if folder.exists() and any(folder.iterdir()):
+        old = kf.read_text().strip() if kf.exists() else 'unkeyed'
+        if old == key: return
+        dst = root/'by_key'/old/rel
+        if dst.exists(): dst = dst.with_name(f'{dst.name}.{time.strftime("%Y%m%d-%H%M%S")}')
+        dst.parent.mkdir(parents=True, exist_ok=True); shutil.move(str(folder), str(dst))
+    kept = root/'by_key'/key/rel
+    if kept.is_dir() and not folder.exists():
+        folder.parent.mkdir(parents=True, exist_ok=True); shutil.move(str(kept), str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     kf.write_text(key)
 
@@ -204,8 +212,8 @@ def pretrain_all(
                                 "pass it with --seg")
         folder = Path(out)/'pretrain'/m
         key = run_key({**kw, 'data': str(data), 'init': str(init)})
+        _fresh(folder, key, out)
         if _done(folder, 'backbone.pth', key): res[m] = folder/'backbone.pth'; continue
-        _fresh(folder, key)
         t0 = time.time()
         if progress: print(f"pre-training '{m}' ({', '.join(f'{k}={v}' for k, v in kw.items())})")
         res[m] = Path(pretrain(data, folder, init=init, seed=0, device=device, progress=progress, resume=True, **kw))
@@ -240,15 +248,15 @@ def finetune_all(
                 folder = Path(out)/'finetune'/name/f'frac{frac:g}'/f'seed{seed}'
                 kw = {**preset.finetune, 'frac': frac, 'seed': seed}
                 key = run_key({**kw, 'data': str(cd), 'init': ikey})
+                _fresh(folder, key, out)
                 if not _done(folder, 'metrics.json', key):
-                    _fresh(folder, key)
                     if progress: print(f"fine-tuning from '{name}', {frac:.0%} of the labels, seed {seed}")
                     t0 = time.time()
                     finetune(cd, folder, init=str(init), device=device, progress=progress, **kw)
                     (folder/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
                 el = folder/'elapsed_s.txt'
                 rows.append({'init': name, 'frac': frac, 'seed': seed, **_read_metrics(folder),
-                             'elapsed_s': float(el.read_text()) if el.exists() else float('nan')})
+                             'elapsed_s': float(el.read_text()) if el.exists() else float('nan'), 'run_key': key})
                 _merge_results(Path(out)/'results.csv', pd.DataFrame(rows))
     return pd.DataFrame(rows)
 
@@ -262,7 +270,7 @@ def _merge_results(
         old = pd.read_csv(csv)
         old = old[~old.set_index(keys).index.isin(df.set_index(keys).index)]
         df = pd.concat([old, df], ignore_index=True)
-    df.to_csv(csv, index=False)
+    with atomic_path(csv) as tmp: df.to_csv(tmp, index=False)   # temp file + rename: never half a results.csv
 
 # %% ../nbs/07a_reproduce.ipynb #b333cbbb
 def paired_comparison(
@@ -404,9 +412,12 @@ def reproduce(
             if kw.get('width', 64) != w:
                 if progress: print(f"--imagenet holds a ResNet-18 of width {w}: using width {w} instead of the preset's {kw['width']}")
                 kw['width'] = w
-    out = Path(out or f'runs/{preset}'); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out or f'runs/{preset}'); existed = out.exists(); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    data = prepare_data(p, out, seg=seg, cd=cd, progress=progress)
+    try: data = prepare_data(p, out, seg=seg, cd=cd, progress=progress)
+    except BaseException:
+        if not existed: shutil.rmtree(out, ignore_errors=True)   # a refused command leaves no output folder behind
+        raise
     (out/'config.json').write_text(json.dumps({'preset': asdict(p), 'data': {k: str(v) for k, v in data.items()},
                                               'imagenet': imagenet}, indent=2, default=str))
     backbones = pretrain_all(p, data['seg'], out, init=imagenet, device=device, progress=progress)
@@ -422,35 +433,12 @@ def reproduce(
     finetune_all(p, data['cd'], out, inits, device=device, progress=progress)
     df = pd.read_csv(out/'results.csv')   # this invocation's runs and earlier ones in `out`
     mets = (*METRICS, 'ap') if 'ap' in df.columns else METRICS
-    (out/'table1.md').write_text(results_table(df, fmt='md', metrics=mets) + '\n')
-    results_table(df, fmt='df', metrics=mets).to_csv(out/'table1.csv')
-    (out/'verdict.md').write_text(verdict_report(df, probe))
+    keys = sorted(df['run_key'].dropna().unique()) if 'run_key' in df else []
+    note = (f"\nRuns: {len(df)} fine-tuning runs of {len(keys)} configuration(s) (`run_key` in results.csv and in each run "
+            f"folder's run_key.txt); runs of earlier configurations are kept under {out/'by_key'}.\n")
+    with atomic_path(out/'table1.md') as tmp: tmp.write_text(results_table(df, fmt='md', metrics=mets) + '\n' + note)
+    with atomic_path(out/'table1.csv') as tmp: results_table(df, fmt='df', metrics=mets).to_csv(tmp)
+    with atomic_path(out/'verdict.md') as tmp: tmp.write_text(verdict_report(df, probe))
     plot_f1_vs_fraction(df).savefig(out/'f1_vs_fraction.png', dpi=100, bbox_inches='tight')
     (out/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
     return df
-
-# %% ../nbs/07a_reproduce.ipynb #e6737726
-@call_parse
-def sadl_reproduce(
-    preset:str='tiny',       # tiny | small | paper
-    out:str=None,            # Output folder (default runs/<preset>)
-    seg:str=None,            # Pre-training folder (A/ label/), required by 'paper'
-    cd:str=None,             # CD folder (A/ B/ label/ with list/), required by 'paper'
-    imagenet:str=None,       # torchvision ResNet-18 ImageNet state dict file (optional)
-    methods:str=None,        # Comma-separated pre-training methods, e.g. simsiam,sadl
-    fracs:str=None,          # Comma-separated label fractions, e.g. 0.01,0.05,0.2,1
-    seeds:str=None,          # Comma-separated seeds, e.g. 0,1,2
-    pretrain_epochs:int=None, # Override the preset's pre-training epochs
-    finetune_epochs:int=None, # Override the preset's fine-tuning epochs
-    device:str=None,         # cuda | cpu (default: cuda when available)
-    quiet:bool=False,        # No progress bars
-):
-    "Reproduce the paper's Table I: pre-train, fine-tune at each label fraction over seeds, and print the table."
-    df = reproduce(preset, out, seg=seg, cd=cd, imagenet=imagenet, methods=_csv(methods, str), fracs=_csv(fracs, float),
-                   seeds=_csv(seeds, int), pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs,
-                   device=device, progress=not quiet)
-    out = Path(out or f'runs/{preset}')
-    print(f"\nResults ({len(df)} fine-tuning runs; change class on the test split; mean ± std over seeds):\n")
-    print((out/'table1.md').read_text())
-    print((out/'verdict.md').read_text())
-    print(f"Written: {', '.join(str(out/f) for f in ('probe.csv', 'results.csv', 'table1.md', 'table1.csv', 'verdict.md', 'f1_vs_fraction.png') if (out/f).exists())}")

@@ -17,3 +17,16 @@ def shared_data() -> Path:
         if os.environ.get('CI', '').lower() == 'true': pytest.fail(msg)
         pytest.skip(msg)
     return p
+
+@pytest.fixture(scope='session')
+def console(tmp_path_factory):
+    """Run a console script as pip installs it (a file whose `__main__` calls `sadl.cli.<prog>`), with this
+    checkout on PYTHONPATH; returns the CompletedProcess (text)."""
+    import subprocess, sys
+    d = tmp_path_factory.mktemp('console')
+    def run(prog, *args):
+        f = d/prog
+        f.write_text(f"import sys\nfrom sadl.cli import {prog}\nif __name__ == '__main__': sys.exit({prog}())\n")
+        env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')])}
+        return subprocess.run([sys.executable, str(f), *map(str, args)], capture_output=True, text=True, env=env)
+    return run

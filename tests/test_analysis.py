@@ -70,11 +70,8 @@ def test_cam_has_image_size(runs, patches):
     assert cam.shape == (2, 64, 64) and cam.min() >= 0 and cam.max() <= 1
     assert _naxes(A.plot_cams(A.pretrained_backbones(runs), imgs, masks)) == 2*(1+2)
 
-def test_sadl_figures_cli(runs, tmp_path):
-    exe = Path(sys.executable).parent/'sadl_figures'
-    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'from sadl.analysis import sadl_figures; sadl_figures()']
-    r = subprocess.run(cmd + ['--runs', str(tmp_path/'none'), '--out', str(tmp_path/'f0'), '--dpi', '30'],
-                       capture_output=True, text=True)
+def test_sadl_figures_cli(runs, tmp_path, console):
+    r = console('sadl_figures', '--runs', tmp_path/'none', '--out', tmp_path/'f0', '--dpi', '30')
     assert r.returncode == 0, r.stderr
     assert 'Traceback' not in r.stderr and 'run `sadl_reproduce --preset tiny' in r.stdout
     assert sorted(p.name for p in (tmp_path/'f0').iterdir()) == ['fig2_view_synthesis.png', 'fig3_masked_sampling.png']

@@ -61,7 +61,8 @@ def test_export_loads_into_torchvision(seg, tmp_path):
     ck = torch.load(tmp_path/'run'/'checkpoint.pth', weights_only=False)
     assert torch.equal(torch.load(bb, weights_only=True)['conv1.weight'], ck['model']['encoder.encoder.backbone.conv1.weight'])
     # the CLI refuses to overwrite a run unless told to resume (its --help is tested in the notebook)
-    with pytest.raises(FileExistsError, match='--resume'): L.sadl_pretrain(str(seg), str(tmp_path/'run'), epochs=1, bs=2, size=32, n_points=2)
+    from sadl.cli import sadl_pretrain
+    with pytest.raises(FileExistsError, match='--resume'): sadl_pretrain(str(seg), str(tmp_path/'run'), epochs=1, bs=2, size=32, n_points=2, debug=True)
 
 def test_resume_after_interruption(seg, tmp_path, monkeypatch):
     out = tmp_path/'run'

@@ -42,7 +42,6 @@ def test_run_keys_follow_configuration():
     assert run_key({'epochs': 1}) != run_key({'epochs': 2})
     assert set(PRESETS['tiny'].methods) <= set(METHODS)
 
-def test_cli_help():
-    exe = Path(sys.executable).parent/'sadl_reproduce'
-    out = subprocess.run([str(exe), '--help'], capture_output=True, text=True, check=True).stdout
+def test_cli_help(console):
+    out = console('sadl_reproduce', '--help').stdout
     assert '--preset' in out and '--imagenet' in out

@@ -100,10 +100,8 @@ def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match='size=4'): synth_cd_pair(4)
 
 
-def test_cli(tmp_path):
-    exe = Path(sys.executable).parent/'sadl_synth'
-    r = subprocess.run([str(exe), '--kind', 'cd', '--n', '3', '--size', '64', '--seed', '2', '--out', str(tmp_path/'d')],
-                       capture_output=True, text=True)
+def test_cli(tmp_path, console):
+    r = console('sadl_synth', '--kind', 'cd', '--n', '3', '--size', '64', '--seed', '2', '--out', tmp_path/'d')
     assert r.returncode == 0, r.stderr
     assert len(list((tmp_path/'d'/'label').glob('*.png'))) == 3
     assert (tmp_path/'d'/'list'/'test.txt').exists()

@@ -72,18 +72,96 @@ def _mosaic(folder, stems, d):
     rd = read_mask if d == 'label' else read_image
     return np.concatenate([np.concatenate([rd(folder/d/f'{s}.png') for s in stems[i*3:i*3+3]], 1) for i in range(2)], 0)
 
-def test_cli_odd_sizes_both_layouts(tmp_path, shared_data):
+def test_cli_odd_sizes_both_layouts(tmp_path, shared_data, console):
     lv = shared_data/'levir_samples'; stems = sorted(p.stem for p in (lv/'A').iterdir())[:6]
     mos = {d: _mosaic(lv, stems, d)[:300, :517] for d in ('A', 'B', 'label')}
     save_cd_sample(tmp_path/'cd', 'levir', mos['A'], mos['B'], mos['label'])
     img, msk, _ = _scene(tmp_path, shared_data)
     save_seg_sample(tmp_path/'seg', 'austin1', img[:, :517], msk[:, :517])
-    subprocess.run([str(Path(sys.executable).parent/'sadl_tile'),
-                    str(tmp_path/'cd'), str(tmp_path/'cd_out'), '--pad'], check=True, capture_output=True)
+    r = console('sadl_tile', tmp_path/'cd', tmp_path/'cd_out', '--pad')
+    assert r.returncode == 0 and 'recognised: plain CD' in r.stdout and 'by spatial blocks' in r.stdout, r.stdout + r.stderr
     assert sorted((tmp_path/'cd_out/list').iterdir()) == [tmp_path/f'cd_out/list/{s}.txt' for s in ('test', 'train', 'val')]
     assert len(list((tmp_path/'cd_out/B').iterdir())) == 6
     assert np.array_equal(read_mask(tmp_path/'cd_out/label/levir_0000_0256.png'), mos['label'][:256, 256:512])
-    sadl_tile(str(tmp_path/'seg'), str(tmp_path/'seg_out'), drop_empty=True)
+    from sadl.cli import sadl_tile
+    sadl_tile(str(tmp_path/'seg'), str(tmp_path/'seg_out'), drop_empty=True, quiet=True)
     kept = (tmp_path/'seg_out/list/train.txt').read_text().split() + (tmp_path/'seg_out/list/val.txt').read_text().split()
     assert sorted(kept) == sorted(p.stem for p in (tmp_path/'seg_out/A').iterdir()) and not (tmp_path/'seg_out/B').exists()
     assert all(read_mask(tmp_path/f'seg_out/label/{n}.png').any() for n in kept)
+
+# --- leak-free splits, layouts, --binarize, stale outputs (issue 12) ---
+
+def _coord_scene(h, w):
+    "Pixel (i,j) coloured (i % 256, j % 256, 16*(i//256) + j//256): unique up to 4096 px."
+    i, j = np.mgrid[:h, :w]
+    return np.dstack([i % 256, j % 256, 16 * (i // 256) + j // 256]).astype(np.uint8)
+
+def _pixels(out, split):
+    "(scene, pixel code) of every pixel of the patches of `split`, read from the patches themselves."
+    s = set()
+    for n in (out/'list'/f'{split}.txt').read_text().split():
+        p = read_image(out/'A'/f'{n}.png').astype(np.int64)
+        s |= {(n.rsplit('_', 2)[0], v) for v in np.unique(p[..., 0] * 65536 + p[..., 1] * 256 + p[..., 2])}
+    return s
+
+@pytest.mark.parametrize('n_scenes,side,stride,split_by', [(1, 512, 16, 'block'), (5, 192, 32, 'scene')])
+def test_no_test_pixel_in_train(tmp_path, n_scenes, side, stride, split_by):
+    sc = _coord_scene(side, side); lab = np.zeros((side, side), np.uint8)
+    for k in range(n_scenes): save_cd_sample(tmp_path/'src', f's{k}', sc, sc, lab)
+    r = tile_scenes(tmp_path/'src', tmp_path/'out', size=64, stride=stride, progress=False)   # stride < size: overlapping patches
+    assert r['split_by'] == split_by and not r['leaks'] and min(r['splits'].values()) > 0
+    tr = _pixels(tmp_path/'out', 'train')
+    for s in ('val', 'test'): assert not (tr & _pixels(tmp_path/'out', s))
+    lists = [n for s in r['splits'] for n in (tmp_path/'out'/'list'/f'{s}.txt').read_text().split()]
+    assert sorted(lists) == sorted(p.stem for p in (tmp_path/'out'/'A').iterdir())    # every patch in exactly one list
+
+def test_patch_split_leaks_and_says_so(tmp_path, console):
+    sc = _coord_scene(256, 256); save_cd_sample(tmp_path/'src', 'whu', sc, sc, np.zeros((256, 256), np.uint8))
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '64', '--stride', '32', '--split_by', 'patch', '--quiet')
+    assert r.returncode == 0 and 'inflated' in r.stderr, r.stderr
+    assert _pixels(tmp_path/'out', 'train') & _pixels(tmp_path/'out', 'test')
+
+def _tree(root, files):
+    px, mk = np.full((70, 90, 3), 80, np.uint8), np.zeros((70, 90), np.uint8)
+    for f in files:
+        low = f.lower()
+        (write_mask if any(k in low for k in ('label', 'gt/', 'change')) else write_image)(root/f, mk if any(k in low for k in ('label', 'gt/', 'change')) else px)
+    return root
+
+@pytest.mark.parametrize('files,name,own', [
+    (['train/A/1.png', 'train/B/1.png', 'train/label/1.png', 'test/A/2.png', 'test/B/2.png', 'test/label/2.png'], 'LEVIR-CD', True),
+    (['Building change detection dataset/1. The two-period image data/before/before.tif',
+      'Building change detection dataset/1. The two-period image data/after/after.tif',
+      'Building change detection dataset/1. The two-period image data/change label/change_label.tif'], 'WHU-CD', False),
+    (['AerialImageDataset/train/images/austin1.tif', 'AerialImageDataset/train/gt/austin1.tif',
+      'AerialImageDataset/train/images/chicago1.tif', 'AerialImageDataset/train/gt/chicago1.tif',
+      'AerialImageDataset/test/images/bellingham1.tif'], 'Inria', False),
+    (['T1/P_GZ1.tif', 'T2/P_GZ1.tif', 'labels_change/P_GZ1.tif'], 'Guangzhou-CD', False),
+    (['A/x.BMP', 'B/x.bmp', 'label/x.PNG'], 'plain CD', False),
+])
+def test_layouts_people_download(tmp_path, files, name, own):
+    lay = detect_layout(_tree(tmp_path/'src', files))
+    assert lay['name'].startswith(name) and lay['own_split'] == own, lay['name']
+    r = tile_scenes(tmp_path/'src', tmp_path/'out', size=32, progress=False)
+    assert r['source'] == lay['name'] and r['written'] > 0
+
+def test_list_split_of_the_source_is_kept(tmp_path):
+    _tree(tmp_path/'src', [f'{d}/s{k}.png' for k in range(3) for d in ('A', 'B', 'label')])
+    (tmp_path/'src/list').mkdir(); (tmp_path/'src/list/train.txt').write_text('s0\ns2\n'); (tmp_path/'src/list/test.txt').write_text('s1\n')
+    r = tile_scenes(tmp_path/'src', tmp_path/'out', size=32, progress=False)
+    assert r['split_by'] == 'own' and r['splits'] == {'train': 8, 'test': 4}
+    assert all(n.startswith('s1_') for n in (tmp_path/'out/list/test.txt').read_text().split())
+
+def test_binarize_and_stale_outputs(tmp_path, console):
+    img = np.full((64, 64, 3), 90, np.uint8); m = np.zeros((64, 64), np.uint8); m[:10] = 213; m[10:20] = 255
+    write_image(tmp_path/'src/A/x.png', img); (tmp_path/'src/label').mkdir(); cv2.imwrite(str(tmp_path/'src/label/x.png'), m)
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '32', '--quiet')
+    assert r.returncode == 2 and '213' in r.stderr and '--binarize' in r.stderr and r.stderr.count('\n') == 1, r.stderr
+    assert not (tmp_path/'out').exists()                                       # refused: no empty folder left
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '32', '--binarize', '128', '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert read_mask(tmp_path/'out/label/x_0000_0000.png')[:20].all()
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '16', '--binarize', '128', '--quiet')
+    assert r.returncode == 2 and '--force' in r.stderr
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '16', '--binarize', '128', '--quiet', '--force')
+    assert r.returncode == 0 and len(list((tmp_path/'out/A').iterdir())) == 16   # the 32 px patches are gone

@@ -1,0 +1,33 @@
+"""sadl.cli: numbers checked up front with the option's name, one-line errors with exit status 2, fast --help."""
+import subprocess, sys, time, os
+import pytest
+from conftest import REPO
+
+@pytest.mark.parametrize('prog,args,msg', [
+    ('sadl_finetune', ['--data', '.', '--frac', '1.5'], '--frac 1.5: the fraction of training labels must be in (0, 1]'),
+    ('sadl_finetune', ['--data', '.', '--bs', '0'], '--bs 0: the batch size must be >= 1'),
+    ('sadl_pretrain', ['--data', '.', '--out', 'x', '--frac', '0'], '--frac 0.0: the fraction of patches must be in (0, 1]'),
+    ('sadl_tile', ['.', 'x', '--val', '0.7', '--test', '0.5'], '--val 0.7: --val + --test must leave some for train (--test 0.5)'),
+    ('sadl_predict', ['--model', 'm', '--a', 'a', '--b', 'b', '--overlap', '300'], '--overlap 300: must be in [0, --window 256)'),
+    ('sadl_reproduce', ['--finetune_epochs', '0'], '--finetune_epochs 0: must be >= 1'),
+    ('sadl_synth', ['--density', '0'], '--density 0.0: must be > 0'),
+    ('sadl_figures', ['--dpi', '1'], '--dpi 1: must be in [10, 1200]'),
+])
+def test_bad_numbers_one_line_exit_2(console, tmp_path, prog, args, msg):
+    t0 = time.time(); r = console(prog, *args)
+    assert (r.returncode, r.stderr) == (2, f'{prog}: error: {msg}\n')
+    assert time.time() - t0 < 20   # no torch import before the check (measured ~0.3 s on an idle machine)
+
+def test_debug_shows_traceback(console):
+    r = console('sadl_finetune', '--data', '.', '--bs', '0', '--debug')
+    assert r.returncode == 1 and 'Traceback' in r.stderr and 'ValueError: --bs 0' in r.stderr
+
+def test_cli_module_imports_no_torch():
+    r = subprocess.run([sys.executable, '-c', 'import sys, sadl.cli; print(sorted(m for m in ("torch", "fastai", "cv2", "rasterio") if m in sys.modules))'],
+                       capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
+    assert r.stdout.strip() == '[]', r.stdout + r.stderr
+
+@pytest.mark.parametrize('prog', ['sadl_tile', 'sadl_synth', 'sadl_pretrain', 'sadl_finetune', 'sadl_predict', 'sadl_reproduce', 'sadl_figures'])
+def test_help(console, prog):
+    r = console(prog, '--help')
+    assert r.returncode == 0 and '--debug' in r.stdout
