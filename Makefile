@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.sadl-installed
 PRESET ?= tiny
 
-.PHONY: install test demo check-sync nbtest pytest readme clean
+.PHONY: install test demo check-sync nbtest pytest readme figures docs clean
 
 # A fresh venv lets pip resolve the registry's newest torch + torchvision pair; the
 # machine's CPU-only torch 2.13 wheel has no torchvision that imports with it.
@@ -33,6 +33,24 @@ check-sync: install
 # README.md is made from nbs/index.ipynb (nbdev_readme needs quarto, which we do not install).
 readme: install
 	$(BIN)/python tools/make_readme.py
+
+# Re-run notebooks and store their outputs (figures, show_doc tables) in the committed files,
+# skipping #|slow/#|cuda/#|notest cells as nbdev_test does; seeded PNGs at 64 dpi, 128 colours.
+# One notebook: `make figures NB=nbs/02_views.ipynb`. Not part of `make test` (it rewrites notebooks).
+NB ?=
+figures: install
+	$(BIN)/python tools/run_notebooks.py $(NB)
+
+# The docs site in _docs/ (nbdev_docs renders the notebooks with quarto). quarto comes from the
+# `quarto-cli` package, whose build downloads the quarto binary from GitHub: where that host
+# cannot be reached the install fails and this target stops with pip's error. Not part of
+# `make test`/CI (network at install time; see CONTRIBUTING.md).
+QUARTO_CLI ?= quarto-cli>=1.4
+docs: install
+	$(BIN)/python -c "import quarto_cli" 2>/dev/null || $(BIN)/python -m pip install -q "$(QUARTO_CLI)" \
+	  || { echo "make docs: could not install $(QUARTO_CLI) (its build downloads the quarto binary from GitHub); README stays on tools/make_readme.py"; exit 1; }
+	PATH="$$($(BIN)/python -c 'import quarto_cli, os; print(os.path.dirname(quarto_cli.__file__))')/bin:$$PATH" $(BIN)/nbdev_docs
+	@echo "docs site in _docs/ (open _docs/index.html)"
 
 nbtest: install
 	$(BIN)/nbdev_test --n_workers 2 --timing
