@@ -6,7 +6,8 @@ directive such as `#|slow`, `#|cuda`, `#|notest`, `#|eval: false`, and `nbdev_ex
 cells are skipped and keep whatever output they had), in the notebook's folder, stopping
 at the first error (the notebook is then left unchanged). Every run is seeded and
 matplotlib draws PNGs at a low dpi, so re-running gives the same bytes on the same library
-versions. The result is cleaned with nbdev's own `clean_nb` (settings.ini: `clear_all =
+versions; what would still differ between runs or machines is not stored (stderr, progress
+bars, and the outputs of cells marked `#|output: false`, e.g. timings). The result is cleaned with nbdev's own `clean_nb` (settings.ini: `clear_all =
 False` keeps the outputs), so `make check-sync` stays green.
 
 Usage (from the repository root, `make figures` runs the first form):
@@ -17,7 +18,7 @@ Usage (from the repository root, `make figures` runs the first form):
 Options: --dpi N (default 64), --colors N (PNG palette size, default 128; 0 keeps RGBA), --max-kb N (default 300: a larger notebook is an error),
 --seed N (default 0).
 """
-import argparse, os, random, sys, time
+import argparse, os, re, sys, tempfile, time
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
@@ -27,12 +28,15 @@ def _settings():
     from nbdev.config import get_config
     return get_config(path=root)
 
+def _directives(cell)->dict:
+    from nbdev.process import extract_directives
+    return extract_directives(cell, remove=False) or {}
+
 def _skip(cell, flags:set)->bool:
     "True for cells `nbdev_test` would not run (markdown, `nbdev_export()`, eval: false, a skip flag)."
-    from nbdev.process import extract_directives
     if cell.cell_type != 'code': return True
     if 'nbdev_export' + '(' in cell.source: return True
-    d = extract_directives(cell, remove=False) or {}
+    d = _directives(cell)
     if d.get('eval:', [''])[0].lower() == 'false': return True
     return bool(flags & set(d))
 
@@ -65,6 +69,7 @@ def run_notebook(path:Path, # Notebook to execute
             cell.outputs = []
             sh.cell(cell)
             if sh.exc: raise RuntimeError(sh.prettytb(fname=path))
+            keep_reproducible(cell, _directives(cell))
     return nb
 
 def _small_png(b64:str, colors:int)->str:
@@ -87,6 +92,26 @@ def shrink_images(nb, colors:int=128):
             if 'image/png' in d:
                 src = d['image/png']; d['image/png'] = _small_png(''.join(src) if isinstance(src, list) else src, colors)
     return nb
+
+_BAR = re.compile(r'█|\|-{10,}\||^[ \t]+\n?$')   # fastprogress's console bars (and the blanks it leaves)
+_TMP = re.compile(re.escape(tempfile.gettempdir()) + r'/tmp\w+')   # tempfile.mkdtemp() names
+
+def keep_reproducible(cell, directives:dict):
+    """Drop what differs between runs or machines: stderr (warnings name local paths), progress bars,
+    temporary folder names, and every output of a cell marked `#|output: false` (quarto's directive: timings and the like)."""
+    if directives.get('output:', [''])[0].lower() == 'false': cell.outputs = []; return
+    outs = []
+    for o in cell.outputs:
+        if o.get('output_type') == 'stream':
+            if o.get('name') == 'stderr': continue
+            lines = [l for l in ''.join(o['text']).replace('\r', '\n').splitlines(True) if not _BAR.search(l)]
+            while lines and not lines[0].strip(): lines.pop(0)
+            if not lines: continue
+            o['text'] = [_TMP.sub('/tmp/tmpXXXX', l) for l in lines]
+        for k, v in o.get('data', {}).items():
+            if k.startswith('text/'): o['data'][k] = [_TMP.sub('/tmp/tmpXXXX', l) for l in (v if isinstance(v, list) else v.splitlines(True))]
+        outs.append(o)
+    cell.outputs = outs
 
 def _clean(nb):
     "nbdev's own cleaning with settings.ini's options (as `nbdev_clean` writes it)."
