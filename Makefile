@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.sadl-installed
 PRESET ?= tiny
 
-.PHONY: install test demo check-sync nbtest pytest readme figures docs clean
+.PHONY: install test demo check-sync nbtest pytest readme figures docs docs-check clean
 
 # A fresh venv lets pip resolve the registry's newest torch + torchvision pair; the
 # machine's CPU-only torch 2.13 wheel has no torchvision that imports with it.
@@ -41,15 +41,23 @@ NB ?=
 figures: install
 	$(BIN)/python tools/run_notebooks.py $(NB)
 
-# The docs site in _docs/ (nbdev_docs renders the notebooks with quarto). quarto comes from the
-# `quarto-cli` package, whose build downloads the quarto binary from GitHub: where that host
-# cannot be reached the install fails and this target stops with pip's error. Not part of
-# `make test`/CI (network at install time; see CONTRIBUTING.md).
+# Offline check of what `nbdev_docs` does before quarto: runs nbdev's docs processors (show_doc,
+# the cells they need) on every notebook and writes _proc/; names each failing cell.
+docs-check: install
+	$(BIN)/python tools/check_docs.py
+
+# The docs site in _docs/ (nbdev_docs renders the processed notebooks with quarto). quarto comes
+# from the `quarto-cli` package, whose build downloads the quarto binary from GitHub: where that
+# host cannot be reached the install fails and this target stops. Never call nbdev_docs without
+# quarto on PATH: it then runs `sudo` and `pip install -e .[dev]` with whatever pip is first on PATH.
+# Not part of `make test`/CI (network at install time; see CONTRIBUTING.md).
 QUARTO_CLI ?= quarto-cli>=1.4
 docs: install
 	$(BIN)/python -c "import quarto_cli" 2>/dev/null || $(BIN)/python -m pip install -q "$(QUARTO_CLI)" \
 	  || { echo "make docs: could not install $(QUARTO_CLI) (its build downloads the quarto binary from GitHub); README stays on tools/make_readme.py"; exit 1; }
-	PATH="$$($(BIN)/python -c 'import quarto_cli, os; print(os.path.dirname(quarto_cli.__file__))')/bin:$$PATH" $(BIN)/nbdev_docs
+	export PATH="$$($(BIN)/python -c 'import quarto_cli, os; print(os.path.dirname(quarto_cli.__file__))')/bin:$(abspath $(BIN)):$$PATH"; \
+	command -v quarto >/dev/null || { echo "make docs: quarto not found after installing $(QUARTO_CLI)"; exit 1; }; \
+	quarto --version; $(BIN)/nbdev_docs
 	@echo "docs site in _docs/ (open _docs/index.html)"
 
 nbtest: install
