@@ -30,7 +30,8 @@ check-sync: install
 	echo "notebooks and library agree"; \
 	$(BIN)/python tools/make_readme.py --check
 
-# README.md is made from nbs/index.ipynb (nbdev_readme needs quarto, which we do not install).
+# README.md is made from nbs/index.ipynb. nbdev_readme needs quarto (quarto render), and quarto-cli cannot
+# be installed without reaching GitHub (its build downloads the binary), so we keep our own script.
 readme: install
 	$(BIN)/python tools/make_readme.py
 

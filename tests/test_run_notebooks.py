@@ -52,3 +52,11 @@ def test_cli_check_and_errors(tmp_path, capsys):
     assert rn.main([str(bad)]) == 1 and bad.read_text() == before     # a failing notebook is left unchanged
     assert 'ZeroDivisionError' in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match='no such notebook'): rn.main([str(tmp_path/'nope.ipynb')])
+
+def test_leaves_process_alone(tmp_path):
+    import matplotlib, os
+    rn = _tool()
+    f = tmp_path/'t.ipynb'; _nb(f)
+    before = matplotlib.get_backend(), os.environ.get('IN_TEST')
+    rn.run_notebook(f, dpi=40)
+    assert (matplotlib.get_backend(), os.environ.get('IN_TEST')) == before

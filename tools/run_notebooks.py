@@ -57,19 +57,27 @@ def run_notebook(path:Path, # Notebook to execute
     from fastcore.xtras import working_directory
     cfg = _settings()
     skip = set(cfg.tst_flags.split()) - set(flags)
+    import matplotlib
     nb = read_nb(path)
+    env, backend = os.environ.get('IN_TEST'), matplotlib.get_backend()
     os.environ['IN_TEST'] = '1'   # what nbdev_test sets: notebooks behave as under test
-    sh = CaptureShell(path, mpl_format='png')
-    sh._fname = path
-    with working_directory(path.parent):
-        sh.run(_PRELUDE.format(seed=seed, dpi=dpi))
-        if sh.exc: raise sh.exc
-        for cell in nb.cells:
-            if _skip(cell, skip): continue
-            cell.outputs = []
-            sh.cell(cell)
-            if sh.exc: raise RuntimeError(sh.prettytb(fname=path))
-            keep_reproducible(cell, _directives(cell))
+    try:
+        sh = CaptureShell(path, mpl_format='png')
+        sh._fname = path
+        with working_directory(path.parent):
+            sh.run(_PRELUDE.format(seed=seed, dpi=dpi))
+            if sh.exc: raise sh.exc
+            for cell in nb.cells:
+                if _skip(cell, skip): continue
+                cell.outputs = []
+                sh.cell(cell)
+                if sh.exc: raise RuntimeError(sh.prettytb(fname=path))
+                keep_reproducible(cell, _directives(cell))
+    finally:   # leave the calling process as it was (tests run this in-process)
+        if env is None: os.environ.pop('IN_TEST', None)
+        else: os.environ['IN_TEST'] = env
+        import matplotlib.pyplot as plt
+        plt.close('all'); matplotlib.use(backend)
     return nb
 
 def _small_png(b64:str, colors:int)->str:
