@@ -60,3 +60,11 @@ def test_leaves_process_alone(tmp_path):
     before = matplotlib.get_backend(), os.environ.get('IN_TEST')
     rn.run_notebook(f, dpi=40)
     assert (matplotlib.get_backend(), os.environ.get('IN_TEST')) == before
+
+def test_scrub():
+    rn = _tool()
+    test = rn._scrub
+    assert test('0   1.657634    0.025211   0   00:07   \n') == '0   1.657634    0.025211   0   --:--   \n'   # fastai fit table
+    assert test('took 00:07\n') == 'took 00:07\n'                                           # other text untouched
+    assert test(f"Path('{ROOT.parent}/shared/data')") == "Path('<repo>/../shared/data')"
+    assert test(f"{ROOT}/runs/x") == '<repo>/runs/x'

@@ -6,8 +6,9 @@ directive such as `#|slow`, `#|cuda`, `#|notest`, `#|eval: false`, and `nbdev_ex
 cells are skipped and keep whatever output they had), in the notebook's folder, stopping
 at the first error (the notebook is then left unchanged). Every run is seeded and
 matplotlib draws PNGs at a low dpi, so re-running gives the same bytes on the same library
-versions; what would still differ between runs or machines is not stored (stderr, progress
-bars, and the outputs of cells marked `#|output: false`, e.g. timings). The result is cleaned with nbdev's own `clean_nb` (settings.ini: `clear_all =
+versions; what would still differ between runs or machines is not stored: stderr, progress
+bars, the outputs of cells marked `#|output: false` (e.g. timings); temporary folder names, this
+checkout's path (`<repo>`) and the `time` column of fastai's fit table (`--:--`) are replaced. The result is cleaned with nbdev's own `clean_nb` (settings.ini: `clear_all =
 False` keeps the outputs), so `make check-sync` stays green.
 
 Usage (from the repository root, `make figures` runs the first form):
@@ -103,6 +104,14 @@ def shrink_images(nb, colors:int=128):
 
 _BAR = re.compile(r'█|\|-{10,}\||^[ \t]+\n?$')   # fastprogress's console bars (and the blanks it leaves)
 _TMP = re.compile(re.escape(tempfile.gettempdir()) + r'/tmp\w+')   # tempfile.mkdtemp() names
+_EPOCH = re.compile(r'^Epoch \d+/\d+ :\s*$')                        # fastprogress's master-bar title
+_FIT_TIME = re.compile(r'^(\d+\s.*\s)\d\d:\d\d(\s*)$')              # the `time` column of fastai's fit table
+
+def _scrub(line:str)->str:
+    "Machine- and run-specific parts of one output line, replaced by fixed text."
+    line = _TMP.sub('/tmp/tmpXXXX', line)
+    line = line.replace(str(root), '<repo>').replace(str(root.parent) + '/', '<repo>/../')
+    return _FIT_TIME.sub(r'\1--:--\2', line)
 
 def keep_reproducible(cell, directives:dict):
     """Drop what differs between runs or machines: stderr (warnings name local paths), progress bars,
@@ -112,12 +121,13 @@ def keep_reproducible(cell, directives:dict):
     for o in cell.outputs:
         if o.get('output_type') == 'stream':
             if o.get('name') == 'stderr': continue
-            lines = [l for l in ''.join(o['text']).replace('\r', '\n').splitlines(True) if not _BAR.search(l)]
+            lines = [l for l in ''.join(o['text']).replace('\r', '\n').splitlines(True) if not (_BAR.search(l) or _EPOCH.match(l))]
+            lines = [l for i, l in enumerate(lines) if l.strip() or i == 0 or lines[i - 1].strip()]   # no runs of blank lines
             while lines and not lines[0].strip(): lines.pop(0)
             if not lines: continue
-            o['text'] = [_TMP.sub('/tmp/tmpXXXX', l) for l in lines]
+            o['text'] = [_scrub(l) for l in lines]
         for k, v in o.get('data', {}).items():
-            if k.startswith('text/'): o['data'][k] = [_TMP.sub('/tmp/tmpXXXX', l) for l in (v if isinstance(v, list) else v.splitlines(True))]
+            if k.startswith('text/'): o['data'][k] = [_scrub(l) for l in (v if isinstance(v, list) else v.splitlines(True))]
         outs.append(o)
     cell.outputs = outs
 
