@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.sadl-installed
 PRESET ?= tiny
 
-.PHONY: install test demo check-sync nbtest pytest readme clean
+.PHONY: install test demo check-sync nbtest pytest readme figures docs docs-check clean
 
 # A fresh venv lets pip resolve the registry's newest torch + torchvision pair; the
 # machine's CPU-only torch 2.13 wheel has no torchvision that imports with it.
@@ -30,9 +30,36 @@ check-sync: install
 	echo "notebooks and library agree"; \
 	$(BIN)/python tools/make_readme.py --check
 
-# README.md is made from nbs/index.ipynb (nbdev_readme needs quarto, which we do not install).
+# README.md is made from nbs/index.ipynb. nbdev_readme needs quarto (quarto render), and quarto-cli cannot
+# be installed without reaching GitHub (its build downloads the binary), so we keep our own script.
 readme: install
 	$(BIN)/python tools/make_readme.py
+
+# Re-run notebooks and store their outputs (figures, show_doc tables) in the committed files,
+# skipping #|slow/#|cuda/#|notest cells as nbdev_test does; seeded PNGs at 64 dpi, 128 colours.
+# One notebook: `make figures NB=nbs/02_views.ipynb`. Not part of `make test` (it rewrites notebooks).
+NB ?=
+figures: install
+	$(BIN)/python tools/run_notebooks.py $(NB)
+
+# Offline check of what `nbdev_docs` does before quarto: runs nbdev's docs processors (show_doc,
+# the cells they need) on every notebook and writes _proc/; names each failing cell.
+docs-check: install
+	$(BIN)/python tools/check_docs.py
+
+# The docs site in _docs/ (nbdev_docs renders the processed notebooks with quarto). quarto comes
+# from the `quarto-cli` package, whose build downloads the quarto binary from GitHub: where that
+# host cannot be reached the install fails and this target stops. Never call nbdev_docs without
+# quarto on PATH: it then runs `sudo` and `pip install -e .[dev]` with whatever pip is first on PATH.
+# Not part of `make test`/CI (network at install time; see CONTRIBUTING.md).
+QUARTO_CLI ?= quarto-cli>=1.4
+docs: install
+	$(BIN)/python -c "import quarto_cli" 2>/dev/null || $(BIN)/python -m pip install -q "$(QUARTO_CLI)" \
+	  || { echo "make docs: could not install $(QUARTO_CLI) (its build downloads the quarto binary from GitHub); README stays on tools/make_readme.py"; exit 1; }
+	export PATH="$$($(BIN)/python -c 'import quarto_cli, os; print(os.path.dirname(quarto_cli.__file__))')/bin:$(abspath $(BIN)):$$PATH"; \
+	command -v quarto >/dev/null || { echo "make docs: quarto not found after installing $(QUARTO_CLI)"; exit 1; }; \
+	quarto --version; $(BIN)/nbdev_docs
+	@echo "docs site in _docs/ (open _docs/index.html)"
 
 nbtest: install
 	$(BIN)/nbdev_test --n_workers 2 --timing

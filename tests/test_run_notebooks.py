@@ -1,0 +1,70 @@
+"tools/run_notebooks.py (`make figures`): runs what nbdev_test runs, stores reproducible outputs."
+import base64, importlib.util, io, json
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def _tool():
+    spec = importlib.util.spec_from_file_location('run_notebooks', ROOT/'tools'/'run_notebooks.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    return m
+
+def _cell(src, outputs=None):
+    return dict(cell_type='code', execution_count=None, id=f'c{abs(hash(src)) % 10**6}', metadata={},
+                outputs=outputs or [], source=src)
+
+def _nb(path):
+    old = [dict(name='stdout', output_type='stream', text=['kept\n'])]
+    cells = [dict(cell_type='markdown', id='m0', metadata={}, source='# t'),
+             _cell("import warnings, tempfile, torch\nprint('hello', torch.rand(1).item() < 2)"),
+             _cell("#|slow\nprint('slow ran')", old),
+             _cell("warnings.warn('noisy')\nprint(tempfile.mkdtemp())"),
+             _cell("#| output: false\nprint('a timing')"),
+             _cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(1, 1)); ax.plot([0, 1], [torch.rand(1).item()] * 2)")]
+    path.write_text(json.dumps(dict(cells=cells, metadata={}, nbformat=4, nbformat_minor=5), indent=1))
+
+def test_run_notebook(tmp_path):
+    rn = _tool()
+    f = tmp_path/'t.ipynb'; _nb(f)
+    test = rn._clean(rn.shrink_images(rn.run_notebook(f, dpi=40), 64))
+    outs = [c.get('outputs', []) for c in test.cells]
+    assert outs[1][0]['text'] == ['hello True\n']
+    assert outs[2][0]['text'] == ['kept\n']                       # #|slow: not run, old output kept
+    assert outs[3][0]['text'] == ['/tmp/tmpXXXX\n']                # no stderr warning, tmp name scrubbed
+    assert outs[4] == []                                           # output: false
+    from PIL import Image
+    png = [o for o in outs[5] if 'image/png' in o.get('data', {})][0]['data']['image/png']
+    im = Image.open(io.BytesIO(base64.b64decode(png)))
+    assert im.mode == 'P' and im.size[0] <= 60                     # palette PNG at low dpi
+    again = rn._clean(rn.shrink_images(rn.run_notebook(f, dpi=40), 64))   # seeded: same bytes
+    from execnb.nbio import nb2str
+    assert nb2str(again) == nb2str(test)
+
+def test_cli_check_and_errors(tmp_path, capsys):
+    rn = _tool()
+    f = tmp_path/'t.ipynb'; _nb(f)
+    assert rn.main([str(f), '--dpi', '40']) == 0
+    assert rn.main([str(f), '--dpi', '40', '--check']) == 0         # nothing would change
+    assert 'unchanged' in capsys.readouterr().out
+    bad = tmp_path/'bad.ipynb'; bad.write_text(json.dumps(dict(cells=[_cell("1/0")], metadata={}, nbformat=4, nbformat_minor=5)))
+    before = bad.read_text()
+    assert rn.main([str(bad)]) == 1 and bad.read_text() == before     # a failing notebook is left unchanged
+    assert 'ZeroDivisionError' in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match='no such notebook'): rn.main([str(tmp_path/'nope.ipynb')])
+
+def test_leaves_process_alone(tmp_path):
+    import matplotlib, os
+    rn = _tool()
+    f = tmp_path/'t.ipynb'; _nb(f)
+    before = matplotlib.get_backend(), os.environ.get('IN_TEST')
+    rn.run_notebook(f, dpi=40)
+    assert (matplotlib.get_backend(), os.environ.get('IN_TEST')) == before
+
+def test_scrub():
+    rn = _tool()
+    test = rn._scrub
+    assert test('0   1.657634    0.025211   0   00:07   \n') == '0   1.657634    0.025211   0   --:--   \n'   # fastai fit table
+    assert test('took 00:07\n') == 'took 00:07\n'                                           # other text untouched
+    assert test(f"Path('{ROOT.parent}/shared/data')") == "Path('<repo>/../shared/data')"
+    assert test(f"{ROOT}/runs/x") == '<repo>/runs/x'
