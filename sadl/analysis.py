@@ -25,7 +25,7 @@ __all__ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES', 'load_results', 's
 METRICS = ('precision', 'recall', 'f1', 'iou')
 METRIC_SHORT = dict(precision='P', recall='R', f1='F1', iou='IoU')
 INIT_NAMES = {
-    'random': 'Random init', 'imagenet': 'ImageNet', 'insup': 'In-domain supervised', 'simsiam': 'SimSiam (global)',
+    'random': 'Random init', 'start': 'Pre-training start (no pre-training)', 'imagenet': 'ImageNet', 'insup': 'In-domain supervised', 'simsiam': 'SimSiam (global)',
     'moco': 'MoCo-v2', 'densecl': 'DenseCL', 'cmc': 'CMC (image + mask)', 'seco': 'SeCo',
     'masked': 'Masked pooling', 'ms': 'Masked + sampling', 'ms_sd': 'Masked + sampling + L_sd',
     'sadl': 'SaDL (full)', 'sadl_paste': 'SaDL, BS paste', 'sadl_color': 'SaDL, BS + colour',
