@@ -36,7 +36,7 @@ __all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PRETRAIN_METHODS', 'PretrainConfig
            'MissingCount', 'sadl_metrics', 'CollapseMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
            'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast',
            'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline',
-           'pretrain']
+           'pretrain', 'plot_history']
 
 # %% ../nbs/06_learner.ipynb #216f2b7a
 POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
@@ -675,3 +675,21 @@ def pretrain(
     finally:
         if own_group: torch.distributed.destroy_process_group()
     return bb
+
+# %% ../nbs/06_learner.ipynb #45f1a674
+def plot_history(
+    path:str|Path, # history.csv of a pre-training run (`HistoryCSV`)
+    title:str=None, # Figure title; default: the run folder's name
+    figsize=(7, 2.4), # Figure size in inches
+): # matplotlib Figure: losses (left), collapse_std (right)
+    "Loss parts and collapse indicator of a pre-training run, per epoch."
+    import pandas as pd, matplotlib.pyplot as plt
+    h = pd.read_csv(path)
+    fig, (a, b) = plt.subplots(1, 2, figsize=figsize, dpi=72)
+    for k in ('loss', 'l_sd', 'l_s1', 'l_s2'):
+        if k in h and h[k].notna().any() and (h[k] != 0).any(): a.plot(h.epoch, h[k], label={'loss': 'total'}.get(k, k))
+    a.set_xlabel('epoch'); a.set_ylabel('loss'); a.legend(fontsize=7); a.grid(alpha=.3)
+    if 'collapse_std' in h: b.plot(h.epoch, h.collapse_std); b.set_xlabel('epoch'); b.set_ylabel('collapse_std'); b.grid(alpha=.3)
+    fig.suptitle(title or Path(path).parent.name, fontsize=9); fig.tight_layout()
+    plt.close(fig)
+    return fig
