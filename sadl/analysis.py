@@ -531,14 +531,15 @@ def predict_changes(
     a:torch.Tensor, # (B,3,H,W) uint8 images at time 1
     b:torch.Tensor, # (B,3,H,W) uint8 images at time 2
     bs:int=4, # Pairs per forward pass
-)->torch.Tensor: # (B,H,W) uint8 predicted change {0,1} (argmax of the logits)
+)->torch.Tensor: # (B,H,W) uint8 predicted change {0,1}: p >= the model's `threshold` (0.5, the argmax, by default)
     "Change masks of a batch of pairs (on the CPU unless `model` is a module on another device)."
     from sadl.cd import load_cd_model
     net = model if isinstance(model, nn.Module) else load_cd_model(model, device='cpu')
     dev = next(net.parameters()).device; net.eval(); out = []
     with torch.no_grad():
         for i in range(0, len(a), bs):
-            out.append(net(_norm(a[i:i+bs].to(dev)), _norm(b[i:i+bs].to(dev))).argmax(1).to(torch.uint8).cpu())
+            p = net(_norm(a[i:i+bs].to(dev)), _norm(b[i:i+bs].to(dev))).softmax(1)[:, 1]
+            out.append((p >= getattr(net, 'threshold', 0.5)).to(torch.uint8).cpu())
     return torch.cat(out)
 
 def plot_change_maps(

@@ -348,7 +348,7 @@ def finetune(
     best = int(hist[monitor].to_numpy().argmax())
     config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
                   channels=channels, width=learn.model.width, epoch_size=epoch_size, monitor=monitor,
-                  threshold=threshold, precision=precision, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
+                  threshold=threshold, decision_threshold=thr, precision=precision, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
     if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes, each file atomically
         with atomic_path(out/'history.csv') as f: hist.to_csv(f, index=False)   # temp file + rename: a kill never leaves half a file
         with atomic_path(out/'model.pth') as f:
@@ -365,8 +365,8 @@ def finetune(
 def load_cd_model(
     path:str|Path, # `model.pth` written by `finetune` / `sadl_finetune`
     device:str|torch.device|None=None, # Device of the returned model; None: fastai's default device
-)->CDNet: # In eval mode
-    "Rebuild the `CDNet` saved by `finetune` and load its weights."
+)->CDNet: # In eval mode; `.threshold`: the change-probability threshold chosen in fine-tuning (0.5: argmax)
+    "Rebuild the `CDNet` saved by `finetune` and load its weights and decision threshold."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"CD model {path} not found; train one with `sadl_finetune` (it writes model.pth)")
     try: ck = torch.load(path, map_location='cpu', weights_only=True)
@@ -378,6 +378,7 @@ def load_cd_model(
     net = CDNet(channels=int(ck.get('config', {}).get('channels', 32)), width=None if w is None else int(w.shape[0]))
     try: net.load_state_dict(sd)
     except RuntimeError as e: raise SadlDataError(f"{path}: weights do not fit a CDNet ({str(e)[:300]})") from e
+    net.threshold = float(ck.get('config', {}).get('decision_threshold', 0.5))
     return net.to(device or default_device()).eval()
 
 # %% ../nbs/07_cd.ipynb #cc66ce6b

@@ -217,7 +217,7 @@ def sadl_predict(
     window:int=256, # Sliding-window side (multiple of 32)
     overlap:int=64, # Overlap of neighbouring windows in pixels
     bs:int=4, # Windows per forward pass
-    threshold:float=0.5, # Change probability above which a pixel is changed
+    threshold:float=None, # Change probability above which a pixel is changed (default: the one fine-tuning chose, else 0.5)
     bands:str=None, # 1-based bands used as RGB, e.g. 1,2,3 or 4,3,2 (default: the first three)
     stretch:Param("auto: percentile 2-98 for data deeper than 8 bits; none: 16-bit scaled by 1/257", str,
                   choices=('auto', 'percentile', 'none'))='auto',
@@ -235,7 +235,7 @@ def sadl_predict(
         if pairs is not None and (a or b): raise ValueError("give either --a/--b or --pairs, not both")
         need(window >= 32 and window % 32 == 0, 'window', window, 'must be a multiple of 32 (e.g. 256)')
         need(0 <= overlap < window, 'overlap', overlap, f'must be in [0, --window {window})')
-        need(bs >= 1, 'bs', bs, 'must be >= 1'); need(0 < threshold < 1, 'threshold', threshold, 'must be in (0, 1)')
+        need(bs >= 1, 'bs', bs, 'must be >= 1'); need(threshold is None or 0 < threshold < 1, 'threshold', threshold, 'must be in (0, 1)')
         if bands is not None:
             ok = all(s.strip().isdigit() and int(s) >= 1 for s in bands.split(',')) and len(bands.split(',')) in (1, 3)
             need(ok, 'bands', bands, 'give three 1-based band numbers, e.g. 1,2,3 (or one for grey)')

@@ -120,7 +120,7 @@ def predict_raster(
     window:int=256, # Window side in pixels, a multiple of 32
     overlap:int=64, # Overlap of neighbouring windows in pixels
     bs:int=4, # Windows per forward pass
-    threshold:float=0.5, # Change probability above which a pixel is changed
+    threshold:float|None=None, # Change probability above which a pixel is changed; None: the model's (`finetune`'s choice, else 0.5)
     bands=None, # 1-based bands used as RGB ('1,2,3'); default: the first three
     stretch:str='auto', # 'auto', 'percentile' or 'none' (see `stretch_params`)
     prob:bool=False, # Also write the float32 change probability <name>_prob.tif
@@ -133,8 +133,9 @@ def predict_raster(
     if window < 32 or window % 32: raise ValueError(f"window={window}: use a positive multiple of 32 (e.g. 256)")
     if not 0 <= overlap < window: raise ValueError(f"overlap={overlap}: need 0 <= overlap < window={window}")
     if bs < 1: raise ValueError(f"bs={bs}: need at least 1")
-    if not 0 < threshold < 1: raise ValueError(f"threshold={threshold}: need 0 < threshold < 1")
+    if threshold is not None and not 0 < threshold < 1: raise ValueError(f"threshold={threshold}: need 0 < threshold < 1")
     net = load_cd_model(model, device) if isinstance(model, (str, Path)) else model
+    if threshold is None: threshold = getattr(net, 'threshold', 0.5)
     if device is not None: net.to(device)
     dev = next(net.parameters()).device
     da, db, info = open_pair(a, b, bands)

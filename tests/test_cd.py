@@ -193,3 +193,11 @@ def test_finetune_is_seeded(tmp_path):
     h = [pd.read_csv(tmp_path/f'ft{i}'/'history.csv') for i in range(2)]
     assert runs[0] == runs[1]
     pd.testing.assert_frame_equal(h[0], h[1])
+
+def test_val_threshold_travels_with_the_model(levir, tmp_path):
+    "A run that picks its decision threshold on validation stores it in model.pth; load_cd_model exposes it."
+    res = finetune(levir, tmp_path/'ftv', epochs=1, bs=4, device='cpu', progress=False, threshold='val', monitor='ap')
+    meta = json.loads((tmp_path/'ftv'/'metrics.json').read_text())
+    net = load_cd_model(tmp_path/'ftv'/'model.pth', device='cpu')
+    assert 0 <= meta['threshold'] < 1 and net.threshold == meta['threshold']
+    assert meta['config']['monitor'] == 'ap' and set(res) == {*METRICS, 'ap'}
