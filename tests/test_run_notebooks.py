@@ -24,11 +24,12 @@ def _nb(path):
              _cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(1, 1)); ax.plot([0, 1], [torch.rand(1).item()] * 2)")]
     path.write_text(json.dumps(dict(cells=cells, metadata={}, nbformat=4, nbformat_minor=5), indent=1))
 
-def _run_tool(*args):
+def _run_tool(*args, rc=0):
     "Run the tool as `make figures` does: in its own process (matplotlib and IPython state of other tests cannot leak in)."
     import subprocess, sys
     r = subprocess.run([sys.executable, str(ROOT/'tools'/'run_notebooks.py'), *map(str, args)], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == rc, r.stdout + r.stderr
+    return r
 
 def test_run_notebook(tmp_path):
     f = tmp_path/'t.ipynb'; _nb(f)
@@ -47,17 +48,18 @@ def test_run_notebook(tmp_path):
     _run_tool(f, '--dpi', '40', '--colors', '64')                  # seeded: same bytes
     assert f.read_text() == before
 
-def test_cli_check_and_errors(tmp_path, capsys):
-    rn = _tool()
+def test_cli_check_and_errors(tmp_path):
     f = tmp_path/'t.ipynb'; _nb(f)
-    assert rn.main([str(f), '--dpi', '40']) == 0
-    assert rn.main([str(f), '--dpi', '40', '--check']) == 0         # nothing would change
-    assert 'unchanged' in capsys.readouterr().out
+    _run_tool(f, '--dpi', '40')
+    assert 'unchanged' in _run_tool(f, '--dpi', '40', '--check').stdout     # nothing would change
+    f.write_text(f.read_text().replace('hello True', 'hello False'))
+    assert 'would change' in _run_tool(f, '--dpi', '40', '--check', rc=1).stdout
+    assert 'hello False' in f.read_text()                                     # --check writes nothing
     bad = tmp_path/'bad.ipynb'; bad.write_text(json.dumps(dict(cells=[_cell("1/0")], metadata={}, nbformat=4, nbformat_minor=5)))
     before = bad.read_text()
-    assert rn.main([str(bad)]) == 1 and bad.read_text() == before     # a failing notebook is left unchanged
-    assert 'ZeroDivisionError' in capsys.readouterr().err
-    with pytest.raises(FileNotFoundError, match='no such notebook'): rn.main([str(tmp_path/'nope.ipynb')])
+    r = _run_tool(bad, rc=1)
+    assert bad.read_text() == before and 'ZeroDivisionError' in r.stderr      # a failing notebook is left unchanged
+    assert 'no such notebook' in _run_tool(tmp_path/'nope.ipynb', rc=1).stderr
 
 def test_leaves_process_alone(tmp_path):
     import matplotlib, os
