@@ -61,11 +61,14 @@ docs: install
 	quarto --version; $(BIN)/nbdev_docs
 	@echo "docs site in _docs/ (open _docs/index.html)"
 
+# Tests run with TMPDIR set to a fresh folder that is removed afterwards: notebooks and tests make
+# temporary folders (checkpoints, backbones, synthetic data: several GB per run) and a test run
+# must not leave them behind in /tmp.
 nbtest: install
-	$(BIN)/nbdev_test --n_workers 2 --timing
+	d=$$(mktemp -d -t sadl-test.XXXXXX); TMPDIR=$$d $(BIN)/nbdev_test --n_workers 2 --timing; rc=$$?; rm -rf $$d; exit $$rc
 
 pytest: install
-	$(BIN)/python -m pytest -q tests
+	d=$$(mktemp -d -t sadl-test.XXXXXX); TMPDIR=$$d $(BIN)/python -m pytest -q --basetemp=$$d/pytest tests; rc=$$?; rm -rf $$d; exit $$rc
 
 test: check-sync nbtest pytest
 
