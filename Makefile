@@ -63,12 +63,12 @@ docs: install
 
 # Tests run with TMPDIR set to a fresh folder that is removed afterwards: notebooks and tests make
 # temporary folders (checkpoints, backbones, synthetic data: several GB per run) and a test run
-# must not leave them behind in /tmp.
+# must not leave them behind in /tmp, also when it fails (`cmd || rc=$?`: the recipe shell runs with -e).
 nbtest: install
-	d=$$(mktemp -d -t sadl-test.XXXXXX); TMPDIR=$$d $(BIN)/nbdev_test --n_workers 2 --timing; rc=$$?; rm -rf $$d; exit $$rc
+	d=$$(mktemp -d -t sadl-test.XXXXXX); rc=0; TMPDIR=$$d $(BIN)/nbdev_test --n_workers 2 --timing || rc=$$?; rm -rf $$d; exit $$rc
 
 pytest: install
-	d=$$(mktemp -d -t sadl-test.XXXXXX); TMPDIR=$$d $(BIN)/python -m pytest -q --basetemp=$$d/pytest tests; rc=$$?; rm -rf $$d; exit $$rc
+	d=$$(mktemp -d -t sadl-test.XXXXXX); rc=0; TMPDIR=$$d $(BIN)/python -m pytest -q --basetemp=$$d/pytest tests || rc=$$?; rm -rf $$d; exit $$rc
 
 test: check-sync nbtest pytest
 
