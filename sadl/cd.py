@@ -23,6 +23,8 @@ from .tiling import SadlDataError, read_image, write_image, write_mask, atomic_p
 from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .learner import SaDLDistributed, distrib_setup, _rank, _world
+from .config import FinetuneConfig
+from fastcore.meta import delegates
 
 # %% auto #0
 __all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
@@ -258,25 +260,22 @@ class CDAugment(Callback):
         self.learn.xb, self.learn.yb = (normalize(a), normalize(b)), (y.long(),)
 
 # %% ../nbs/07_cd.ipynb #669a2a01
+@delegates(FinetuneConfig, keep=True, but=['frac', 'epochs', 'bs', 'epoch_size', 'monitor', 'threshold', 'precision', 'test_split'])
 def cd_learner(
     dls, # fastai `DataLoaders` of uint8 (a, b, label) batches
-    init:str|Path='random', # 'random' or a ResNet-18 state-dict file (see `init_cd`)
-    lr:float=0.01, # Learning rate (the paper: 0.01)
-    channels:int=32, # Pyramid channels of the encoder
-    width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
-    mom:float=0.9, # SGD momentum
-    wd:float=5e-4, # L2 weight decay, applied to all parameters
-    flip:bool=True, # Random flips in training
-    max_sigma:float=1.0, # Blur sigma ~ U(0, max_sigma) in training
-    seed:int|None=None, # Seed of the augmentation generator
+    cfg:FinetuneConfig|None=None, # The options (init, lr, channels, width, mom, wd, flip, max_sigma, seed); default: the paper's
     cbs:list|None=None, # Extra callbacks
-    **kwargs, # Passed on to `Learner`
+    **kwargs, # Fields of `FinetuneConfig` overriding `cfg`'s; the others are passed on to `Learner`
 )->Learner:
     "A fastai `Learner` fine-tuning a `CDNet` as in Sec. IV-B."
-    model = CDNet(channels, pretrained=None if init == 'random' else init, width=width)
+    names = FinetuneConfig.names()
+    seed = kwargs.get('seed', None if cfg is None else cfg.seed)   # None: the augmentation draws from torch's global generator
+    c = FinetuneConfig.resolve(cfg, **{k: v for k, v in kwargs.items() if k in names})
+    model = CDNet(c.channels, pretrained=None if c.init == 'random' else c.init, width=c.width)
     return Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1),
-                   opt_func=partial(SGD, mom=mom, decouple_wd=False), lr=lr, wd=wd, wd_bn_bias=True,
-                   metrics=cd_metrics(), cbs=[CDAugment(flip, max_sigma, seed), *(cbs or [])], **kwargs)
+                   opt_func=partial(SGD, mom=c.mom, decouple_wd=False), lr=c.lr, wd=c.wd, wd_bn_bias=True,
+                   metrics=cd_metrics(), cbs=[CDAugment(c.flip, c.max_sigma, seed), *(cbs or [])],
+                   **{k: v for k, v in kwargs.items() if k not in names})
 
 # %% ../nbs/07_cd.ipynb #98f467e6
 def _history(learn:Learner)->pd.DataFrame: # epoch, train_loss, valid_loss, precision, recall, f1, iou
@@ -293,40 +292,28 @@ def _quiet(progress:bool, learn:Learner|None=None):
         st.enter_context(contextlib.redirect_stdout(io.StringIO()))
     return st
 
+@delegates(FinetuneConfig)
 def finetune(
     data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
-    out:str|Path, # Output folder (created): metrics.json, history.csv, model.pth
-    frac:float=1.0, # Fraction of the training labels (the paper: 0.01, 0.05, 0.2, 1)
-    init:str|Path='random', # 'random' or a ResNet-18 state-dict file (e.g. a SaDL export)
-    epochs:int=200, # Training epochs (the paper: 200)
-    bs:int=8, # Batch size (the paper: 8)
-    lr:float=0.01, # Initial learning rate, decayed linearly to 0
-    seed:int=0, # Seed of the label subset, the initialisation, the data order and the augmentation
+    out:str|Path, # Output folder (created): metrics.json, history.csv, model.pth, config.json
+    cfg:FinetuneConfig|None=None, # The run's options (default: the paper's); keyword arguments override its fields
     device:str|None=None, # 'cuda', 'cpu', ...; None: fastai's default device
     progress:bool=True, # Show fastai's progress bars and the per-epoch table
-    channels:int=32, # Pyramid channels of the encoder
-    width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
-    epoch_size:int|None=None, # Training pairs per epoch (reshuffled passes cycled or cut: equal steps at every fraction); None: one pass (the paper)
-    monitor:str='f1', # Validation metric that picks the best epoch: 'f1' (the authors) or 'ap' (threshold-free)
-    threshold:str='argmax', # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
-    precision:str='fp32', # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
-    test_split:str='test', # Split evaluated with the best model
+    **kwargs, # Fields of `FinetuneConfig`: frac, init, epochs, bs, lr, seed, channels, width, epoch_size, monitor, threshold, precision, ...
 )->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
     "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B)."
-    if epochs < 1: raise ValueError(f"epochs={epochs}: need at least 1")
-    if not 0 < frac <= 1: raise ValueError(f"frac={frac}: the fraction of training labels must be in (0, 1]")
-    if bs < 1: raise ValueError(f"bs={bs}: the batch size must be >= 1")
-    if monitor not in ('f1', 'ap'): raise ValueError(f"monitor={monitor!r}: use 'f1' or 'ap'")
-    if threshold not in ('argmax', 'val'): raise ValueError(f"threshold={threshold!r}: use 'argmax' or 'val'")
+    cfg = FinetuneConfig.resolve(cfg, **kwargs).validate()
+    frac, init, epochs, bs, lr, seed = cfg.frac, cfg.init, cfg.epochs, cfg.bs, cfg.lr, cfg.seed
+    monitor, threshold, precision, test_split = cfg.monitor, cfg.threshold, cfg.precision, cfg.test_split
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     # launched by torchrun / accelerate launch: one process per GPU, DDP, bs per GPU, rank 0 writes
     device, own_group = distrib_setup(device) if int(os.environ.get('WORLD_SIZE', 1)) > 1 else (device, False)
     progress = progress and _rank() == 0
     set_seed(seed)
-    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=epoch_size)
+    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=cfg.epoch_size)
     test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
-    learn = cd_learner(dls, init=init, lr=lr, channels=channels, width=width, seed=seed, cbs=[SaDLDistributed()] if _world() > 1 else None)
+    learn = cd_learner(dls, cfg, cbs=[SaDLDistributed()] if _world() > 1 else None)
     from sadl.learner import BF16Autocast, _use_bf16
     if _use_bf16(precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
@@ -346,9 +333,10 @@ def finetune(
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
     best = int(hist[monitor].to_numpy().argmax())
+    used = cfg.make(width=learn.model.width)             # as used: the width read from the init file
     config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
-                  channels=channels, width=learn.model.width, epoch_size=epoch_size, monitor=monitor,
-                  threshold=threshold, decision_threshold=thr, precision=precision, mom=0.9, wd=5e-4, device=str(dls.device), test_split=test_split)
+                  channels=cfg.channels, width=used.width, epoch_size=cfg.epoch_size, monitor=monitor,
+                  threshold=threshold, decision_threshold=thr, precision=precision, mom=cfg.mom, wd=cfg.wd, device=str(dls.device), test_split=test_split)
     if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes, each file atomically
         with atomic_path(out/'history.csv') as f: hist.to_csv(f, index=False)   # temp file + rename: a kill never leaves half a file
         with atomic_path(out/'model.pth') as f:
@@ -357,6 +345,7 @@ def finetune(
                    'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
                    'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
                    'time_s': round(time.time() - t0, 1), 'config': config}
+        used.save(out/'config.json', data=str(data), device=str(dls.device), decision_threshold=thr, world_size=_world())   # atomic
         with atomic_path(out/'metrics.json') as f: f.write_text(json.dumps(summary, indent=1))   # last: its presence marks a finished run
     if own_group: torch.distributed.destroy_process_group()
     return test

@@ -10,6 +10,7 @@ __all__ = ['USER_ERRORS', 'need', 'cli_errors', 'new_folder', 'sadl_tile', 'sadl
 import contextlib, os, shutil, sys, time
 from pathlib import Path
 from fastcore.script import call_parse, Param, store_true
+from .config import POOLS, SWAPS, PRECISIONS, PRETRAIN_METHODS, PretrainConfig, FinetuneConfig
 
 # %% ../nbs/09_cli.ipynb #8537ba46
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
@@ -113,35 +114,35 @@ def sadl_synth(
         print(f"wrote {n} {kind} tiles of {size}x{size} to {root}")
 
 # %% ../nbs/09_cli.ipynb #058dcf74
-_POOLS, _SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural')   # sadl.learner.POOLS / SWAPS (tested equal)
+_P = PretrainConfig()   # the defaults of the options
 
 @call_parse
 def sadl_pretrain(
     data:Param("Seg dataset folder (A/, label/, list/); for --swap natural also B/ (label/ = building masks of A)", str, required=True)=None,
     out:Param("Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)", str, required=True)=None,
-    epochs:int=200, # Epochs (paper: 200)
-    bs:int=64, # Batch size (paper: 64)
-    size:int=256, # Side of the views (paper: 256)
-    n_points:int=16, # Points per class (paper: 16)
-    pool:Param("Tokens: sample (SaDL), masked (masked pooling), global (SimSiam baseline)", str, choices=_POOLS)='sample',
+    epochs:int=_P.epochs, # Epochs (paper: 200)
+    bs:int=_P.bs, # Batch size (paper: 64)
+    size:int=_P.size, # Side of the views (paper: 256)
+    n_points:int=_P.n_points, # Points per class (paper: 16)
+    pool:Param("Tokens: sample (SaDL), masked (masked pooling), global (SimSiam baseline)", str, choices=POOLS)=_P.pool,
     no_sd:store_true=False, # Without the semantic-dissimilarity loss L_sd
     no_bs:store_true=False, # Without background swap (no view 3, no L_s2)
-    swap:Param("How view 3 is made", str, choices=_SWAPS)='blend',
-    lr:float=0.01, # Initial learning rate (paper: 0.01)
-    init:str=None, # torchvision ResNet-18 state-dict file to start from (paper: ImageNet)
-    seed:int=0, # Seed of everything random
-    frac:float=1.0, # Fraction of the training patches
+    swap:Param("How view 3 is made", str, choices=tuple(s for s in SWAPS if s))=_P.swap,
+    lr:float=_P.lr, # Initial learning rate (paper: 0.01)
+    init:str=_P.init, # torchvision ResNet-18 state-dict file to start from (paper: ImageNet)
+    seed:int=_P.seed, # Seed of everything random
+    frac:float=_P.frac, # Fraction of the training patches
     device:str=None, # cpu, cuda, cuda:1...; default cuda if available
     resume:store_true=False, # Continue the run in --out from its checkpoint
     num_workers:int=0, # Data loader workers
-    precision:Param("auto: bf16 on CUDA, fp32 on CPU; fast: also bf16 on CPUs with AVX512-BF16/AMX (about 1.5x faster)", str, choices=('auto', 'fast', 'bf16', 'fp32'))='auto',
-    width:int=64, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
-    channels:int=256, # FPN channels (paper: 256)
-    proj_dim:int=1024, # Projection size D (paper: 1024; hidden 2D, predictor D/4)
+    precision:Param("auto: bf16 on CUDA, fp32 on CPU; fast: also bf16 on CPUs with AVX512-BF16/AMX (about 1.5x faster)", str, choices=PRECISIONS)=_P.precision,
+    width:int=_P.width, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
+    channels:int=_P.channels, # FPN channels (paper: 256)
+    proj_dim:int=_P.proj_dim, # Projection size D (paper: 1024; hidden 2D, predictor D/4)
     cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=('memory', 'memmap'))='memory',
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
-    method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=('sadl', 'insup', 'moco', 'densecl', 'seco', 'cmc'))='sadl',
+    method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=PRETRAIN_METHODS)=_P.method,
     debug:store_true=False, # Show the traceback of an error
 ):
     "SaDL pre-training (or a Table I baseline, --method); writes OUT/backbone.pth, a ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
@@ -157,30 +158,34 @@ def sadl_pretrain(
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile or sadl_synth)")
         ck = Path(out)/'checkpoint.pth'
         if ck.is_file() and not resume: raise FileExistsError(f"{ck} exists: pass --resume to continue that run, or choose another --out")
+        cfg = PretrainConfig.make(epochs=epochs, bs=bs, size=size, n_points=n_points, pool=pool, sd=not no_sd, swap=None if no_bs else swap,
+                                  lr=lr, init=init, seed=seed, frac=frac, precision=precision, width=width, channels=channels,
+                                  proj_dim=proj_dim, method=method)
         from sadl.learner import pretrain
         with new_folder(out):
-            p = pretrain(data, out, epochs, bs, size, n_points, pool, not no_sd, None if no_bs else swap, lr, init, seed,
-                         device, True, resume, frac, num_workers=num_workers, precision=precision, width=width, channels=channels,
-                         proj_dim=proj_dim, cache=cache, on_device=on_device, compile=dict(auto=None, on=True, off=False)[compile], method=method)
+            p = pretrain(data, out, cfg, device=device, progress=True, resume=resume, num_workers=num_workers, cache=cache,
+                         on_device=on_device, compile=dict(auto=None, on=True, off=False)[compile])
         if int(os.environ.get('RANK', 0)) == 0: print(f"backbone: {p}")
 
 # %% ../nbs/09_cli.ipynb #d500fefb
+_F = FinetuneConfig()   # the defaults of the options
+
 @call_parse
 def sadl_finetune(
     data:str=None, # CD data folder (A/ B/ label/ list/{train,val,test}.txt)
     out:str='finetune', # Output folder: metrics.json, history.csv, model.pth
-    frac:float=1.0, # Fraction of the training labels, in (0, 1]: 0.01, 0.05, 0.2 or 1
-    init:str='random', # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
-    epochs:int=200, # Training epochs
-    bs:int=8, # Batch size
-    lr:float=0.01, # Initial learning rate (decayed linearly to 0)
-    seed:int=0, # Random seed
-    channels:int=32, # Pyramid channels of the encoder
-    width:int=None, # ResNet-18 width of a random init (default 64); a backbone file's width is read from the file
-    epoch_size:int=None, # Training pairs per epoch (passes cycled or cut: the same steps at every fraction); default: one pass
-    monitor:Param("Validation metric that picks the best epoch", str, choices=('f1', 'ap'))='f1',
-    threshold:Param("Decision on test: argmax (p >= 0.5, the paper) or val (the F1-best threshold on validation)", str, choices=('argmax', 'val'))='argmax',
-    precision:Param("fp32; bf16; fast: bf16 on CUDA and CPUs with bf16 units", str, choices=('fp32', 'bf16', 'fast'))='fp32',
+    frac:float=_F.frac, # Fraction of the training labels, in (0, 1]: 0.01, 0.05, 0.2 or 1
+    init:str=_F.init, # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
+    epochs:int=_F.epochs, # Training epochs
+    bs:int=_F.bs, # Batch size
+    lr:float=_F.lr, # Initial learning rate (decayed linearly to 0)
+    seed:int=_F.seed, # Random seed
+    channels:int=_F.channels, # Pyramid channels of the encoder
+    width:int=_F.width, # ResNet-18 width of a random init (default 64); a backbone file's width is read from the file
+    epoch_size:int=_F.epoch_size, # Training pairs per epoch (passes cycled or cut: the same steps at every fraction); default: one pass
+    monitor:Param("Validation metric that picks the best epoch", str, choices=('f1', 'ap'))=_F.monitor,
+    threshold:Param("Decision on test: argmax (p >= 0.5, the paper) or val (the F1-best threshold on validation)", str, choices=('argmax', 'val'))=_F.threshold,
+    precision:Param("fp32; bf16; fast: bf16 on CUDA and CPUs with bf16 units", str, choices=('fp32', 'bf16', 'fast'))=_F.precision,
     device:str=None, # 'cuda' or 'cpu'; default: cuda when available
     force:store_true=False, # Overwrite the results of an earlier run in OUT
     quiet:store_true=False, # No progress bars or per-epoch table
@@ -197,12 +202,12 @@ def sadl_finetune(
         if init != 'random' and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: neither 'random' nor an existing file")
         if (Path(out)/'metrics.json').exists() and not force:
             raise FileExistsError(f"{Path(out)/'metrics.json'} exists from an earlier run: choose another --out, or pass --force")
+        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, bs=bs, lr=lr, seed=seed, channels=channels, width=width,
+                                  epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
         import json
         from sadl.cd import finetune
         with new_folder(out):
-            m = finetune(data, out, frac=frac, init=init, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device,
-                         progress=not quiet, channels=channels, width=width, epoch_size=epoch_size, monitor=monitor,
-                         threshold=threshold, precision=precision)
+            m = finetune(data, out, cfg, device=device, progress=not quiet)
         print(json.dumps({k: round(v, 4) for k, v in m.items()}))
 
 # %% ../nbs/09_cli.ipynb #02be1d0a

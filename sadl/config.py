@@ -38,6 +38,16 @@ class _Config:
     def names(cls)->tuple: # The option names, in declaration order
         return tuple(f.name for f in fields(cls))
 
+    @classmethod
+    def resolve(cls,
+                cfg=None, # A configuration of this class, or None for the defaults
+                **overrides, # Options overriding `cfg`'s (checked names)
+               ): # A new configuration
+        "`cfg` (or the defaults) with `overrides`: how a function taking `cfg` and keyword options builds its configuration."
+        if cfg is None: return cls.make(**overrides)
+        if not isinstance(cfg, cls): raise TypeError(f"cfg={cfg!r}: pass a {cls.__name__} (the options are keyword arguments, e.g. epochs=3)")
+        return cfg.make(**overrides)
+
     @_either
     def make(self_or_cls,
              **overrides, # Options to set; every name must be a field

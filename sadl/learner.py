@@ -23,6 +23,8 @@ from fastai.learner import SkipToEpoch
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from fastcore.basics import noop
+from fastcore.meta import delegates
+from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig
 from .tiling import SadlDataError
 from .data import normalize, seg_dataloaders, cd_dataloaders, PatchDL
 from .views import make_views
@@ -31,56 +33,11 @@ from .model import SaDLModel, class_presence, export_backbone
 from .losses import SaDLLoss, collapse_std
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAPS', 'HISTORY_COLS', 'PRETRAIN_METHODS', 'PretrainConfig', 'poly_lr', 'sadl_opt', 'rank_seed',
-           'distrib_setup', 'SaDLViewsCallback', 'SaDLSiamese', 'SaDLLossFunc', 'LossPart', 'CollapseStd',
-           'MissingCount', 'sadl_metrics', 'CollapseMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
-           'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast',
-           'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline',
-           'pretrain', 'plot_history']
-
-# %% ../nbs/06_learner.ipynb #216f2b7a
-POOLS, SWAPS = ('sample', 'masked', 'global'), ('blend', 'color', 'paste', 'natural', None)
-
-@dataclass
-class PretrainConfig:
-    "Hyper-parameters of a SaDL pre-training run (Sec. IV-B2 defaults)."
-    epochs:int=200 # Epochs (paper: 200)
-    bs:int=64 # Batch size (paper: 64)
-    size:int=256 # Side S of the views (paper: 256)
-    n_points:int=16 # Points per class and view (paper: 16)
-    pool:str='sample' # Tokens: 'sample' (SaDL), 'masked' (masked pooling), 'global' (SimSiam)
-    sd:bool=True # L_sd, the semantic-dissimilarity loss ('+SD')
-    swap:str|None='blend' # View 3: 'blend'|'color'|'paste'|'natural'; None: no background swap ('+BS' off)
-    lr:float=0.01 # Initial learning rate (paper: 0.01)
-    momentum:float=0.9 # SGD momentum (paper: 0.9)
-    wd:float=5e-4 # Weight decay, L2 on every parameter (paper: 5e-4)
-    power:float=0.9 # Exponent of the poly decay (authors: 0.9)
-    final_lr:float=1e-5 # Learning rate at the end of the decay (authors: 1e-5)
-    color:bool=True # Colour jitter and blur on the views
-    init:str|None=None # torchvision ResNet-18 state-dict file to start from (paper: ImageNet); None: random
-    seed:int=0 # Seed of model init, data order, views and points
-    frac:float=1.0 # Fraction of the training patches used
-    width:int=64 # ResNet-18 width (`sadl.model.resnet18_backbone`; paper: 64); narrower only for CPU presets
-    channels:int=256 # C, FPN channels (paper: 256); not part of the exported backbone
-    proj_dim:int=1024 # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4 (paper: 2048, 256)
-
-    def validate(self)->PretrainConfig:
-        "Raise `ValueError` naming the first bad value; return self."
-        for k in ('epochs', 'bs', 'size', 'n_points'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
-        if self.size % 4: raise ValueError(f"size={self.size}: must be a multiple of 4 (the encoder's stride)")
-        if self.pool not in POOLS: raise ValueError(f"pool={self.pool!r}: use one of {POOLS}")
-        if self.swap not in SWAPS: raise ValueError(f"swap={self.swap!r}: use one of {SWAPS}")
-        if self.pool == 'global' and (self.sd or self.swap is not None):
-            raise ValueError("pool='global' (SimSiam baseline) has no class tokens: use sd=False and swap=None (CLI: --no_sd --no_bs)")
-        if not self.lr > 0 or not 0 <= self.final_lr < self.lr: raise ValueError(f"lr={self.lr}, final_lr={self.final_lr}: need lr > final_lr >= 0")
-        if not 0 <= self.momentum < 1 or self.wd < 0: raise ValueError(f"momentum={self.momentum}, wd={self.wd}: need 0 <= momentum < 1, wd >= 0")
-        if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: must be in (0, 1]")
-        if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
-        if self.channels < 1 or self.proj_dim < 4: raise ValueError(f"channels={self.channels}, proj_dim={self.proj_dim}: need channels >= 1, proj_dim >= 4 (paper: 256, 1024)")
-        if self.init is not None and not Path(self.init).is_file():
-            raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
-        return self
+__all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup', 'SaDLViewsCallback', 'SaDLSiamese',
+           'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
+           'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states', 'set_rng_states', 'Checkpoint',
+           'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress',
+           'SaDLDistributed', 'sadl_learner', 'pretrain_baseline', 'pretrain', 'plot_history']
 
 # %% ../nbs/06_learner.ipynb #36fd7d1d
 def poly_lr(
@@ -532,37 +489,26 @@ class SaDLDistributed(Callback):
         self.dls.train.shard = None
 
 # %% ../nbs/06_learner.ipynb #65c7ebed
+@delegates(PretrainConfig, but=['epochs', 'bs', 'frac', 'method'])
 def sadl_learner(
     dls:DataLoaders, # Batches (image, mask) or, for swap='natural', (image A, image B, mask of A)
-    pool:str='sample', # 'sample' (SaDL), 'masked', 'global' (SimSiam baseline)
-    sd:bool=True, # L_sd ('+SD')
-    swap:str|None='blend', # View 3 'blend'|'color'|'paste'|'natural'; None: no background swap ('+BS' off)
-    n_points:int=16, # Points per class (paper: 16)
-    size:int=256, # Side S of the views (paper: 256)
-    lr:float=0.01, # Initial learning rate of the poly decay (paper: 0.01)
-    init:str|Path|None=None, # torchvision ResNet-18 state-dict file (ImageNet in the paper); None: random
-    seed:int=0, # Seed of the views' generator
-    color:bool=True, # Colour jitter and blur on the views
-    mom:float=0.9, # SGD momentum
-    wd:float=5e-4, # Weight decay
-    power:float=0.9, # Poly exponent
-    final_lr:float=1e-5, # Final learning rate
-    precision:str='auto', # 'auto' (bf16 autocast on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16' or 'fp32'
+    cfg:PretrainConfig|None=None, # The options (default: the paper's); keyword arguments override its fields
     cbs:list=None, # Extra callbacks
-    width:int|None=None, # ResNet-18 width; None: the init file's, else 64 (the paper's)
-    channels:int=256, # C, FPN channels (paper: 256)
-    proj_dim:int=1024, # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4
     compile:bool|None=None, # torch.compile the encoder (eager fallback if it fails); None: on CUDA, off on the CPU
     distributed:bool|None=None, # DDP over the process group (`SaDLDistributed`); None: when one of >1 process is running
+    **kwargs, # Fields of `PretrainConfig` (pool, sd, swap, n_points, size, lr, init, seed, ...); `mom` is read as `momentum`
 )->Learner:
     "A fastai `Learner` that pre-trains SaDL (Sec. III) with the paper's optimiser (Sec. IV-B2)."
-    PretrainConfig(size=size, n_points=n_points, pool=pool, sd=sd, swap=swap, lr=lr, momentum=mom, wd=wd, power=power,
-                   final_lr=final_lr, width=width or 64, channels=channels, proj_dim=proj_dim, init=None if init is None else str(init)).validate()
+    if 'mom' in kwargs: kwargs['momentum'] = kwargs.pop('mom')
+    width = kwargs.get('width', None if cfg is None else cfg.width)   # None: the init file's width, else 64
+    c = PretrainConfig.resolve(cfg, **kwargs)
+    c.make(width=width or 64).validate()
+    pool, sd, swap, lr, init = c.pool, c.sd, c.swap, c.lr, c.init
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
-    model = SaDLSiamese(SaDLModel(pool, channels, 2 * proj_dim, proj_dim, max(1, proj_dim // 4), pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
-    cbs = [SaDLViewsCallback(size, n_points, swap, pool, color, seed), ParamScheduler({'lr': poly_lr(lr, final_lr, power)}),
+    model = SaDLSiamese(SaDLModel(pool, c.channels, 2 * c.proj_dim, c.proj_dim, max(1, c.proj_dim // 4), pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
+    cbs = [SaDLViewsCallback(c.size, c.n_points, swap, pool, c.color, c.seed), ParamScheduler({'lr': poly_lr(lr, c.final_lr, c.power)}),
            SkipValidation(), CollapseMonitor(), *(cbs or [])]
-    learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=mom, wd=wd),
+    learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=c.momentum, wd=c.wd),
                     lr=lr, metrics=sadl_metrics(), cbs=cbs, wd_bn_bias=True, train_bn=True)
     bar = hasattr(learn, 'progress')
     learn.remove_cbs([learn.recorder] + ([learn.progress] if bar else []))   # fastai's read the loss back every batch
@@ -571,12 +517,10 @@ def sadl_learner(
     if distributed is None: distributed = _world() > 1
     if compile: model.compile_encoder()
     if distributed: learn.add_cb(SaDLDistributed())
-    if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
+    if _use_bf16(c.precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06_learner.ipynb #a10d0002
-PRETRAIN_METHODS = ('sadl', 'insup', 'moco', 'densecl', 'seco', 'cmc')
-
 def pretrain_baseline(
     method:str, # 'insup', 'moco', 'densecl', 'seco' or 'cmc'
     data:str|Path, # Seg dataset folder (A/, label/, list/); SeCo also B/, insup also list/val.txt
@@ -594,7 +538,7 @@ def pretrain_baseline(
     return pretrain_contrastive(method, data, out, size=size, color=color, **kwargs)
 
 # %% ../nbs/06_learner.ipynb #54784663
-_RUN_KEYS = ('epochs', 'bs', 'size', 'n_points', 'pool', 'sd', 'swap', 'lr', 'momentum', 'wd', 'power', 'final_lr', 'color', 'init', 'seed', 'frac', 'width', 'channels', 'proj_dim')
+_RUN_KEYS = tuple(k for k in PretrainConfig.names() if k not in ('precision', 'method'))   # a resumed run must match these
 
 def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True, cache='memory', on_device=False):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
@@ -614,39 +558,26 @@ def _finished_epochs(ck:Path, cfg:dict)->int:
                               "use another out folder, or resume=False (CLI: drop --resume) to start over")
     return int(st['epoch']) + 1
 
+@delegates(PretrainConfig)
 def pretrain(
     data:str|Path, # Seg dataset folder (A/, label/, list/); for swap='natural' also B/
     out:str|Path, # Output folder: backbone.pth, backbone_start.pth, checkpoint.pth, history.csv, config.json
-    epochs:int=200, # Epochs (paper: 200)
-    bs:int=64, # Batch size (paper: 64)
-    size:int=256, # Side of the views (paper: 256)
-    n_points:int=16, # Points per class (paper: 16)
-    pool:str='sample', # 'sample' (SaDL), 'masked', 'global' (SimSiam)
-    sd:bool=True, # L_sd ('+SD')
-    swap:str|None='blend', # 'blend'|'color'|'paste'|'natural'; None: no background swap
-    lr:float=0.01, # Initial learning rate (paper: 0.01)
-    init:str|Path|None=None, # torchvision ResNet-18 state dict to start from (paper: ImageNet)
-    seed:int=0, # Seed of everything random
+    cfg:PretrainConfig|None=None, # The run's options (default: the paper's); keyword arguments override its fields
     device=None, # Device; default cuda if available, else cpu
     progress:bool=True, # Progress bar and per-epoch table
     resume:bool=True, # Continue from out/checkpoint.pth when present (False: start over)
-    frac:float=1.0, # Fraction of the training patches
-    color:bool=True, # Colour jitter and blur on the views
     num_workers:int=0, # Data loader workers
-    precision:str='auto', # 'auto' (bf16 on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16', 'fp32'
-    width:int=64, # ResNet-18 width (paper: 64); narrower only for CPU presets
-    channels:int=256, # C, FPN channels (paper: 256)
-    proj_dim:int=1024, # D, projection size (paper: 1024)
     cache:str='memory', # Decoded patches: 'memory', or 'memmap' (uint8 .npy under data/.sadl_cache, reused by later runs)
     on_device:bool=False, # Keep the whole uint8 dataset on the GPU and index batches there
     compile:bool|None=None, # torch.compile the encoder; None: on CUDA, off on the CPU
-    method:str='sadl', # 'sadl' (SaDL and its ablations: pool, sd, swap, n_points) or a Table I baseline ('insup', 'moco', 'densecl', 'seco', 'cmc')
+    **kwargs, # Fields of `PretrainConfig`: epochs, bs, size, n_points, pool, sd, swap, lr, init, seed, frac, width, method, ...
 )->Path: # out/backbone.pth
     "Pre-train SaDL (or a Table I baseline, `method`) on `data` and export the backbone as a torchvision ResNet-18 state dict."
-    if method != 'sadl': return pretrain_baseline(method, data, out, epochs=epochs, bs=bs, size=size, lr=lr, init=init, seed=seed, device=device,
-                                                  progress=progress, resume=resume, frac=frac, color=color, num_workers=num_workers, precision=precision, width=width)
-    cfg = PretrainConfig(epochs, bs, size, n_points, pool, sd, swap, lr, init=None if init is None else str(init),
-                         seed=seed, frac=frac, color=color, width=width, channels=channels, proj_dim=proj_dim).validate()
+    cfg = PretrainConfig.resolve(cfg, **kwargs).validate()
+    epochs, bs, init, seed, precision = cfg.epochs, cfg.bs, cfg.init, cfg.seed, cfg.precision
+    if cfg.method != 'sadl': return pretrain_baseline(cfg.method, data, out, epochs=epochs, bs=bs, size=cfg.size, lr=cfg.lr, init=init, seed=seed,
+                                                      device=device, progress=progress, resume=resume, frac=cfg.frac, color=cfg.color,
+                                                      num_workers=num_workers, precision=precision, width=cfg.width)
     data, out = Path(data), Path(out)
     bb, ck = out/'backbone.pth', out/'checkpoint.pth'
     cfgd = asdict(cfg)
@@ -658,15 +589,12 @@ def pretrain(
         set_seed(seed)
         dls = _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device)
         if len(dls.train) < _world(): raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give fewer than {_world()} batches of {bs}; lower bs")
-        learn = sadl_learner(dls, pool, sd, swap, n_points, size, lr, init, seed, color, cfg.momentum, cfg.wd, cfg.power, cfg.final_lr,
-                             precision=precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)],
-                             width=width, channels=channels, proj_dim=proj_dim, compile=compile)
+        learn = sadl_learner(dls, cfg, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], compile=compile)
         start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
         if _rank() == 0:
             if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
-            (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision,
-                                                           bf16=_use_bf16(precision, torch.device(dls.device)), world_size=_world(),
-                                                           cache=cache, on_device=on_device, compile=learn.model.compiled), indent=1))
+            cfg.save(out/'config.json', data=str(data), device=str(dls.device), bf16=_use_bf16(precision, torch.device(dls.device)),
+                     world_size=_world(), cache=cache, on_device=on_device, compile=learn.model.compiled)
         cbs = [QuietSkipToEpoch(start)] if start else []
         if progress: learn.fit(epochs, cbs=cbs)
         else:

@@ -90,6 +90,6 @@ def test_finetune_two_ranks(ddp_run):
     assert [r['valid_loss'] for r in h0] == [r['valid_loss'] for r in h1]   # identical models after every epoch
     assert len(h0) == 2
     ft = tmp/'ft'
-    assert sorted(p.name for p in ft.iterdir()) == ['history.csv', 'metrics.json', 'model.pth']
+    assert sorted(p.name for p in ft.iterdir()) == ['config.json', 'history.csv', 'metrics.json', 'model.pth']
     m = json.loads((ft/'metrics.json').read_text())
     assert m['f1'] == t0['f1'] and m['n_train'] == 6
