@@ -64,6 +64,10 @@ def _dist_on()->bool: return torch.distributed.is_available() and torch.distribu
 def _rank()->int: return torch.distributed.get_rank() if _dist_on() else 0
 def _world()->int: return torch.distributed.get_world_size() if _dist_on() else 1
 
+def _bare(model:nn.Module)->nn.Module:
+    "The model inside a DDP wrapper (or the model itself)."
+    return model.module if isinstance(model, DistributedDataParallel) else model
+
 def _all_sum(x:torch.Tensor)->torch.Tensor:
     "Sum of tensor `x` over the ranks (x itself in a single process)."
     if _world() == 1: return x
@@ -221,6 +225,7 @@ class LossPart(Metric):
     @property
     def name(self): return self._name
 
+# %% ../nbs/06_learner.ipynb #31ab822d
 def _collapse_std_t(z):
     "`collapse_std` as a 0-dim tensor on z's device (no host sync)."
     z = F.normalize(z.detach().reshape(-1, z.shape[-1]).float(), dim=-1)
@@ -242,6 +247,7 @@ class CollapseStd(Metric):
     @property
     def name(self): return 'collapse_std'
 
+# %% ../nbs/06_learner.ipynb #aa40d30e
 class MissingCount(Metric):
     "Samples of the epoch (all ranks) that lack a class (no background or no building) in the overlap of views 1 and 2."
     def reset(self): self.valids, self._v = [], None
@@ -253,6 +259,7 @@ class MissingCount(Metric):
     @property
     def name(self): return 'missing'
 
+# %% ../nbs/06_learner.ipynb #5ccb86e3
 def sadl_metrics()->list:
     "The metrics of a SaDL learner, in `history.csv` order."
     return [LossPart('total'), LossPart('l_sd'), LossPart('l_s1'), LossPart('l_s2'), CollapseStd(), MissingCount()]
@@ -280,6 +287,7 @@ class SkipValidation(Callback):
     "Skip fastai's validation pass."
     def before_validate(self): raise CancelValidException()
 
+# %% ../nbs/06_learner.ipynb #02ebe013
 class QuietSkipToEpoch(SkipToEpoch):
     "`SkipToEpoch` that does not log the skipped epochs and flags them in `learn.skipped_epoch`."
     def before_epoch(self):
@@ -317,6 +325,7 @@ class HistoryCSV(Callback):
         with open(self.path, 'w', newline='') as f:
             w = csv.DictWriter(f, fieldnames=HISTORY_COLS); w.writeheader(); w.writerows(self.rows)
 
+# %% ../nbs/06_learner.ipynb #676ab23d
 def _atomic_save(obj, path:Path):
     tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
     torch.save(obj, tmp); os.replace(tmp, path)
@@ -346,6 +355,7 @@ def set_rng_states(
     torch.set_rng_state(st['torch']); np.random.set_state(st['numpy']); random.setstate(st['python'])
     if st.get('cuda') is not None and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(st['cuda'])
 
+# %% ../nbs/06_learner.ipynb #0c14e008
 class Checkpoint(Callback):
     "Save model, optimiser, epoch, history, every rank's random states and config after each finished epoch (rank 0 writes)."
     order = 57  # after HistoryCSV
@@ -365,6 +375,7 @@ class Checkpoint(Callback):
         _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=_bare(l.model).state_dict(), opt=l.opt.state_dict(),
                           history=hist.rows if hist else [], rng=rng, world=_world(), config=self.config), self.path)
 
+# %% ../nbs/06_learner.ipynb #0bd19f0f
 def load_checkpoint(
     learn:Learner, # A learner built like the one that saved the checkpoint
     path:str|Path, # The checkpoint file
@@ -385,6 +396,7 @@ def load_checkpoint(
     elif hasattr(learn, 'sadl_views') and st.get('gen') is not None: learn.sadl_views.generator(dev).set_state(st['gen'])  # older checkpoints
     return int(st['epoch']) + 1
 
+# %% ../nbs/06_learner.ipynb #b26eebf6
 class BackboneExport(Callback):
     "At the end of training, save the ResNet-18 as a plain torchvision state dict."
     order = 58
@@ -408,6 +420,7 @@ class BF16Autocast(Callback):
     def _exit(self):
         if self._ac is not None: self._ac.__exit__(None, None, None); self._ac = None
 
+# %% ../nbs/06_learner.ipynb #706a03fe
 def cpu_bf16()->bool: # True on CPUs with AVX512-BF16 or AMX-BF16 units (Linux /proc/cpuinfo); False elsewhere
     "Whether bf16 autocast is likely faster than fp32 on this CPU."
     try: flags = Path('/proc/cpuinfo').read_text()
@@ -460,10 +473,6 @@ class SyncFreeProgress(ProgressCallback):
         if sl is not None and ((self.iter + 1) % self.every == 0 or self.iter + 1 == self.n_iter): self.pbar.comment = f'{float(sl):.4f}'
 
 # %% ../nbs/06_learner.ipynb #68bb7c53
-def _bare(model:nn.Module)->nn.Module:
-    "The model inside a DDP wrapper (or the model itself)."
-    return model.module if isinstance(model, DistributedDataParallel) else model
-
 class SaDLDistributed(Callback):
     "Data-parallel training over the process group: DDP model (SyncBatchNorm on GPUs), each rank its shard of every training epoch."
     order = 11  # as fastai's DistributedTrainer
