@@ -135,6 +135,7 @@ class ChangeMetric(Metric):
     @property
     def name(self): return self.key
 
+# %% ../nbs/07_cd.ipynb #ad1fa5fd
 class ChangeAP(Metric):
     "Average precision of the change class over the whole split (`average_precision` of summed `ap_histograms`)."
     def __init__(self, bins:int=1000): self.bins = bins # Probability bins (thresholds)
@@ -147,6 +148,7 @@ class ChangeAP(Metric):
     @property
     def name(self): return 'ap'
 
+# %% ../nbs/07_cd.ipynb #29cfbcc9
 def cd_metrics()->list: # [precision, recall, f1, iou] `ChangeMetric`s sharing one set of counts, then `ChangeAP`
     "The four change metrics of Eq. 14, computed once per batch and accumulated over the split, and the change AP."
     c = _Counts()
@@ -292,6 +294,7 @@ def _quiet(progress:bool, learn:Learner|None=None):
         st.enter_context(contextlib.redirect_stdout(io.StringIO()))
     return st
 
+# %% ../nbs/07_cd.ipynb #51a55116
 @delegates(FinetuneConfig)
 def finetune(
     data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
@@ -447,6 +450,7 @@ def _binary(pred, threshold:float=0.5)->np.ndarray: # (H,W) bool
     p = _hwc(pred)
     return p > threshold if np.issubdtype(p.dtype, np.floating) else p.astype(bool)
 
+# %% ../nbs/07_cd.ipynb #86383247
 def overlay_changes(
     img, # uint8 (H,W,3) image (usually date B)
     mask, # (H,W) change mask {0,1}/bool or probability
@@ -463,6 +467,7 @@ def overlay_changes(
     out[edge] = (255., 0., 0.)
     return out.round().astype(np.uint8)
 
+# %% ../nbs/07_cd.ipynb #311b4bd2
 def confusion_rgb(
     pred, # (H,W) bool/{0,1} predicted change (array or tensor)
     label, # (H,W) bool/{0,1} true change
@@ -471,6 +476,7 @@ def confusion_rgb(
     pal = np.array([CHANGE_COLOURS[k] for k in ('TN', 'FP', 'FN', 'TP')], np.uint8)
     return pal[np.asarray(pred).astype(np.int64) + 2*np.asarray(label).astype(np.int64)]  # code 0 TN, 1 FP, 2 FN, 3 TP
 
+# %% ../nbs/07_cd.ipynb #569bb2eb
 def plot_change_map(
     a, # uint8 image at time 1, (H,W,3) or (3,H,W)
     b, # uint8 image at time 2
