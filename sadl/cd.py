@@ -23,8 +23,7 @@ from .tiling import SadlDataError, read_image, write_image, write_mask, atomic_p
 from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .learner import SaDLDistributed, distrib_setup, _rank, _world
-from .config import FinetuneConfig
-from fastcore.meta import delegates
+from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
 __all__ = ['METRICS', 'CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
@@ -262,7 +261,7 @@ class CDAugment(Callback):
         self.learn.xb, self.learn.yb = (normalize(a), normalize(b)), (y.long(),)
 
 # %% ../nbs/07_cd.ipynb #669a2a01
-@delegates(FinetuneConfig, keep=True, but=['frac', 'epochs', 'bs', 'epoch_size', 'monitor', 'threshold', 'precision', 'test_split'])
+@config_kwargs(FinetuneConfig, keep=True, but=['frac', 'epochs', 'bs', 'epoch_size', 'monitor', 'threshold', 'precision', 'test_split'])
 def cd_learner(
     dls, # fastai `DataLoaders` of uint8 (a, b, label) batches
     cfg:FinetuneConfig|None=None, # The options (init, lr, channels, width, mom, wd, flip, max_sigma, seed); default: the paper's
@@ -295,7 +294,7 @@ def _quiet(progress:bool, learn:Learner|None=None):
     return st
 
 # %% ../nbs/07_cd.ipynb #51a55116
-@delegates(FinetuneConfig)
+@config_kwargs(FinetuneConfig)
 def finetune(
     data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
     out:str|Path, # Output folder (created): metrics.json, history.csv, model.pth, config.json

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRETRAIN_METHODS', 'PRECISIONS', 'PretrainConfig', 'FinetuneConfig']
+__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRETRAIN_METHODS', 'PRECISIONS', 'config_kwargs', 'PretrainConfig', 'FinetuneConfig']
 
 # %% ../nbs/00a_config.ipynb #ce3d5a9a
 POOLS = ('sample', 'masked', 'global')                  # tokens: SaDL's sampled points, masked pooling, SimSiam's global pool
@@ -86,6 +86,20 @@ class _Config:
         try: d = json.loads(path.read_text())
         except json.JSONDecodeError as e: raise ValueError(f"{path}: not a JSON configuration ({e})") from None
         return cls(**{k: v for k, v in d.items() if k in cls.names()})
+
+# %% ../nbs/00a_config.ipynb #388549a5
+def config_kwargs(
+    cls:type, # A configuration class (`PretrainConfig`, `FinetuneConfig`)
+    but:list=None, # Fields left out of the signature (those that do not apply to the function)
+    keep:bool=False, # Keep `**kwargs` in the signature (it also takes other keyword arguments)
+): # decorator
+    "fastcore `delegates` to the fields of `cls`, with their docments."
+    def _f(f):
+        from fastcore.meta import delegates                 # here: importing this module stays light
+        f = delegates(cls, keep=keep, but=but)(f)
+        f.__delwrap__ = cls
+        return f
+    return _f
 
 # %% ../nbs/00a_config.ipynb #81290710
 @dataclass

@@ -23,8 +23,7 @@ from fastai.learner import SkipToEpoch
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from fastcore.basics import noop
-from fastcore.meta import delegates
-from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig
+from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig, config_kwargs
 from .tiling import SadlDataError
 from .data import normalize, seg_dataloaders, cd_dataloaders, PatchDL
 from .views import make_views
@@ -498,7 +497,7 @@ class SaDLDistributed(Callback):
         self.dls.train.shard = None
 
 # %% ../nbs/06_learner.ipynb #65c7ebed
-@delegates(PretrainConfig, but=['epochs', 'bs', 'frac', 'method'])
+@config_kwargs(PretrainConfig, but=['epochs', 'bs', 'frac', 'method'])
 def sadl_learner(
     dls:DataLoaders, # Batches (image, mask) or, for swap='natural', (image A, image B, mask of A)
     cfg:PretrainConfig|None=None, # The options (default: the paper's); keyword arguments override its fields
@@ -567,7 +566,7 @@ def _finished_epochs(ck:Path, cfg:dict)->int:
                               "use another out folder, or resume=False (CLI: drop --resume) to start over")
     return int(st['epoch']) + 1
 
-@delegates(PretrainConfig)
+@config_kwargs(PretrainConfig)
 def pretrain(
     data:str|Path, # Seg dataset folder (A/, label/, list/); for swap='natural' also B/
     out:str|Path, # Output folder: backbone.pth, backbone_start.pth, checkpoint.pth, history.csv, config.json
