@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn as nn, torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .tiling import SadlDataError
+from .core import SadlDataError
 from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
 # %% auto #0

@@ -23,8 +23,8 @@ from fastai.learner import SkipToEpoch
 from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from fastcore.basics import noop
-from .tiling import SadlDataError
-from .data import normalize, seg_dataloaders, cd_dataloaders, PatchDL
+from .core import SadlDataError, normalize
+from .data import seg_dataloaders, cd_dataloaders, PatchDL
 from .views import make_views
 from .sampling import sample_points, missing_counts
 from .model import SaDLModel, class_presence, export_backbone

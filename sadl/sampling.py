@@ -10,7 +10,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .views import Geometry, src_to_view, _rand
+from .core import rand
+from .views import Geometry, src_to_view
 
 # %% ../nbs/03_sampling.ipynb #1e19b5d3
 def overlap_box(
@@ -45,7 +46,7 @@ def _draw(w, n, generator):
     "n indices per row of the bool weights w (R,P), uniform with replacement over the True entries (rows non-empty)."
     cum = w.cumsum(-1, dtype=torch.int32)                                          # (R,P) non-decreasing
     tot = cum[:, -1:]                                                              # (R,1)
-    r = (_rand((w.shape[0], n), generator, w.device) * tot).long()
+    r = (rand((w.shape[0], n), generator, w.device) * tot).long()
     r = torch.minimum(r, tot.long() - 1).to(torch.int32)                            # (R,n) in [0, tot-1]
     return torch.searchsorted(cum, r, right=True)                                  # first index with cum > r
 
