@@ -277,6 +277,9 @@ def sadl_reproduce(
     "Reproduce the paper's Table I: pre-train, fine-tune at each label fraction over seeds, and print the table."
     with cli_errors('sadl_reproduce', debug):
         fr, sd, ms = _list(fracs, float, 'fracs'), _list(seeds, int, 'seeds'), _list(methods, str, 'methods')
+        if ms:
+            from sadl.registry import METHODS, INITS                 # plain Python: the names are checked before torch loads
+            for m in ms: need(m in METHODS or m in INITS, 'methods', methods, f"unknown method {m!r}; choose from {', '.join((*INITS, *METHODS))}")
         for f in fr or []: need(0 < f <= 1, 'fracs', fracs, 'every label fraction must be in (0, 1]')
         for o, v in (('pretrain_epochs', pretrain_epochs), ('finetune_epochs', finetune_epochs)): need(v is None or v >= 1, o, v, 'must be >= 1')
         from sadl.reproduce import reproduce

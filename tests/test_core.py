@@ -19,6 +19,8 @@ def test_stage_modules_do_not_load_tiling():
     ('tiling', ['SadlDataError', 'atomic_path', 'shared_data', 'IMAGE_EXTS']),
     ('data', ['IMAGENET_MEAN', 'IMAGENET_STD', 'device_const', 'normalize']),
     ('cd', ['METRICS']),
+    ('analysis', ['METRICS']),
+    ('reproduce', ['METRICS']),
 ])
 def test_reexports_are_the_same_objects(mod, names):
     import importlib
@@ -26,6 +28,22 @@ def test_reexports_are_the_same_objects(mod, names):
     for n in names:
         assert getattr(m, n) is getattr(core, n), f'sadl.{mod}.{n}'
         assert n in m.__all__, f'{n} missing from sadl.{mod}.__all__'
+
+@pytest.mark.parametrize('mod,names', [
+    ('analysis', ['METRIC_SHORT', 'INIT_NAMES', 'TABLES']),
+    ('reproduce', ['METHODS', 'INITS', 'TABLE1']),
+])
+def test_registry_reexports(mod, names):
+    import importlib
+    from sadl import registry
+    m = importlib.import_module(f'sadl.{mod}')
+    for n in names: assert getattr(m, n) is getattr(registry, n) and n in m.__all__, f'sadl.{mod}.{n}'
+
+def test_analysis_and_reproduce_do_not_import_each_other():
+    for mod, other in (('analysis', 'reproduce'), ('reproduce', 'analysis')):
+        code = f"import sys, sadl.{mod}; print('sadl.{other}' in sys.modules)"
+        r = subprocess.run([sys.executable, '-W', 'ignore', '-c', code], capture_output=True, text=True)
+        assert r.stdout.strip() == 'False', (mod, r.stdout, r.stderr[-1000:])
 
 def test_moved_names_import_as_before():
     from sadl.tiling import SadlDataError
