@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn as nn, torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import SadlDataError, METRICS
+from .core import SadlDataError, METRICS, to_hwc
 from .registry import METRIC_SHORT, INIT_NAMES, TABLES, method_switches
 from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
@@ -351,7 +351,7 @@ def building_point(
 
 # %% ../nbs/08_analysis.ipynb #91cc3488
 def _show(ax, img, title=None): # img: uint8/float (3,H,W) tensor or (H,W) array
-    a = img.permute(1, 2, 0).cpu().numpy() if isinstance(img, torch.Tensor) and img.ndim == 3 else img
+    a = to_hwc(img)
     if isinstance(a, np.ndarray) and a.dtype != np.uint8 and a.ndim == 3: a = a.clip(0, 1)
     ax.imshow(a); ax.set_xticks([]); ax.set_yticks([])
     if title: ax.set_title(title, fontsize=8)

@@ -316,7 +316,7 @@ def sadl_probe(
         table = probe_table({probe_name(s): s for s in srcs}, seg, cd, width, tuple(l.strip() for l in layers.split(',')), max_patches=max_patches)
         print(table.round(3).to_string())
         if out:
-            from sadl.tiling import atomic_path
+            from sadl.core import atomic_path
             Path(out).parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(Path(out)) as f: table.to_csv(f)
 

@@ -16,7 +16,7 @@ from fastcore.basics import chunked
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastprogress.fastprogress import progress_bar
-from .core import SadlDataError, IMAGE_EXTS, image_index, IMAGENET_MEAN, IMAGENET_STD, device_const, normalize
+from .core import SadlDataError, IMAGE_EXTS, image_index, IMAGENET_MEAN, IMAGENET_STD, device_const, normalize, to_hwc
 
 # %% ../nbs/01_data.ipynb #be40e3a8
 _all_ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'device_const', 'normalize']  # defined in sadl.core, importable from here as before
@@ -290,7 +290,7 @@ def show_seg_batch(
     n = min(n, len(imgs))
     fig, axs = plt.subplots(1, n, figsize=(size * n, size), squeeze=False)
     for ax, im, m in zip(axs[0], imgs, masks):
-        ax.imshow(im.permute(1, 2, 0).numpy()); ax.imshow(np.ma.masked_equal(m.numpy(), 0), cmap='autumn', alpha=.4, vmin=0, vmax=1)
+        ax.imshow(to_hwc(im)); ax.imshow(np.ma.masked_equal(m.numpy(), 0), cmap='autumn', alpha=.4, vmin=0, vmax=1)
         ax.axis('off')
     plt.close(fig)
     return fig
@@ -306,7 +306,7 @@ def show_cd_sample(
     fig, axs = plt.subplots(1, 3, figsize=(3 * size, size))
     for ax, x, ttl in zip(axs, (a, b, l), ('A (t1)', 'B (t2)', 'change')):
         x = x.detach().cpu()
-        ax.imshow(x.permute(1, 2, 0).numpy() if x.ndim == 3 else x.numpy(), cmap=None if x.ndim == 3 else 'gray', vmin=0, vmax=255 if x.ndim == 3 else 1)
+        ax.imshow(to_hwc(x), cmap=None if x.ndim == 3 else 'gray', vmin=0, vmax=255 if x.ndim == 3 else 1)
         ax.set_title(ttl, fontsize=8); ax.axis('off')
     if isinstance(ds, _Patches): fig.suptitle(ds.names[i], fontsize=8)
     plt.close(fig)

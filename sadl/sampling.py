@@ -10,7 +10,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .core import rand
+from .core import rand, to_hwc
 from .views import Geometry, src_to_view
 
 # %% ../nbs/03_sampling.ipynb #1e19b5d3
@@ -118,7 +118,7 @@ def plot_points(
     fig, axs = plt.subplots(1, 3, figsize=figsize, dpi=dpi)
     panels = [(img[i].float() / 255, pts.src[i], 'source'), (views.v1[i], pts.v1[i], 'view 1'), (views.v2[i], pts.v2[i], 'view 2')]
     for ax, (im, p, t) in zip(axs, panels):
-        ax.imshow(im.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+        ax.imshow(to_hwc(im.detach().clamp(0, 1)))
         for k, (c, mk) in enumerate((('cyan', 'o'), ('magenta', 'x'))):
             if pts.valid[i, k]: ax.scatter(*(p[k].cpu() - 0.5).T, s=12, c=c, marker=mk)   # imshow puts pixel centres on integers
         ax.set_title(t, fontsize=9); ax.axis('off')
