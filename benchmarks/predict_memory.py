@@ -4,7 +4,7 @@ For each side S (default 2048, 8192, 16384) it writes a synthetic georeferenced 
 RGB GeoTIFFs (tiled, deflate) and runs `sadl.predict.predict_raster` on it in a fresh process,
 reporting that process's peak resident memory (ru_maxrss) and wall time. The goal: peak RSS flat
 within 20% from 2k to 16k sides, i.e. bounded by the strip of windows, not by the scene
-(the in-memory `sadl.cd.predict_scene` needs about 33 bytes per pixel: 8.9 GB at 16k).
+(the in-memory `sadl.predict.predict_scene` needs about 33 bytes per pixel: 8.9 GB at 16k).
 `--baseline` also measures `predict_scene` on the same pair (read whole), for comparison.
 
 Run it on a quiet machine; the network is an untrained CDNet (memory does not depend on the
@@ -32,7 +32,8 @@ if mode == 'strips':
     frac = r['changed_fraction']
 else:
     import rasterio
-    from sadl.cd import load_cd_model, predict_scene
+    from sadl.cd import load_cd_model
+    from sadl.predict import predict_scene
     with rasterio.open(a) as da, rasterio.open(b) as db: ia, ib = da.read().transpose(1, 2, 0).copy(), db.read().transpose(1, 2, 0).copy()
     p = predict_scene(model if not isinstance(model, str) else load_cd_model(model, device), ia, ib, window=int(window), overlap=int(overlap), bs=int(bs), progress=False)
     frac = float((p > 0.5).mean())

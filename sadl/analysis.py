@@ -10,26 +10,19 @@ import numpy as np, pandas as pd, torch
 import torch.nn as nn, torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .tiling import SadlDataError
+from .core import SadlDataError, METRICS, to_hwc
+from .registry import METRIC_SHORT, INIT_NAMES, TABLES, method_switches
 from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
 # %% auto #0
-__all__ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES', 'load_results', 'summarize_results', 'results_table',
-           'plot_f1_vs_fraction', 'available_tables', 'variant_table', 'load_histories', 'plot_valid_f1', 'fake_runs',
-           'load_pretrained', 'pretrained_backbones', 'seg_samples', 'cd_samples', 'plot_view_synthesis',
-           'plot_masked_sampling', 'dense_features', 'self_similarity', 'building_point', 'plot_self_similarity',
-           'class_activation_map', 'plot_cams', 'finetuned_models', 'predict_changes', 'plot_change_maps',
-           'write_figures']
+__all__ = ['load_results', 'summarize_results', 'results_table', 'plot_f1_vs_fraction', 'available_tables', 'variant_table',
+           'load_histories', 'plot_valid_f1', 'load_pretrained', 'pretrained_backbones', 'seg_samples', 'cd_samples',
+           'plot_view_synthesis', 'plot_masked_sampling', 'dense_features', 'self_similarity', 'building_point',
+           'plot_self_similarity', 'class_activation_map', 'plot_cams', 'finetuned_models', 'predict_changes',
+           'plot_change_maps', 'write_figures', 'METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES']
 
 # %% ../nbs/08_analysis.ipynb #e65872f8
-METRICS = ('precision', 'recall', 'f1', 'iou')
-METRIC_SHORT = dict(precision='P', recall='R', f1='F1', iou='IoU')
-INIT_NAMES = {
-    'random': 'Random init', 'start': 'Pre-training start (no pre-training)', 'imagenet': 'ImageNet', 'insup': 'In-domain supervised', 'simsiam': 'SimSiam (global)',
-    'moco': 'MoCo-v2', 'densecl': 'DenseCL', 'cmc': 'CMC (image + mask)', 'seco': 'SeCo',
-    'masked': 'Masked pooling', 'ms': 'Masked + sampling', 'ms_sd': 'Masked + sampling + L_sd',
-    'sadl': 'SaDL (full)', 'sadl_paste': 'SaDL, BS paste', 'sadl_color': 'SaDL, BS + colour',
-    'sadl_natural': 'SaDL, natural view 3', 'sadl_n1': 'SaDL, N=1', 'sadl_n4': 'SaDL, N=4', 'sadl_n64': 'SaDL, N=64'}
+_all_ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES']  # defined in sadl.core and sadl.registry, importable from here as before
 
 def _init_order(names): # init names found in the runs
     "Sort init names as the paper lists them, unknown ones last (alphabetically)."
@@ -134,24 +127,8 @@ def plot_f1_vs_fraction(
     return fig
 
 # %% ../nbs/08_analysis.ipynb #f09cad7d
-TABLES = {
-    'II': ('Table II: ablations (pooling, masked sampling MS, L_sd, background swap BS)',
-           ['simsiam', 'masked', 'ms', 'ms_sd', 'sadl']),
-    'III': ('Table III: synthetic vs natural third view', ['sadl', 'sadl_natural']),
-    'IV': ('Table IV: number of sampled points N per class', ['sadl_n1', 'sadl_n4', 'sadl', 'sadl_n64']),
-    'V': ('Table V: background-swap variants', ['sadl_paste', 'sadl_color', 'sadl']),
-}
-
-def _method_switches(name:str)->dict: # switches of a pre-training method
-    "The pre-training switches of method `name` (from `sadl.reproduce.METHODS`), {} when unknown."
-    try: from sadl.reproduce import METHODS
-    except ImportError: return {}
-    kw = dict(METHODS.get(name, {}))
-    if kw and name.startswith('sadl') and 'n_points' not in kw: kw['n_points'] = 16  # the presets' default N
-    return kw
-
 def _components(table:str, name:str)->dict: # the component columns of one table row
-    k, ck = _method_switches(name), lambda b: '✓' if b else ''
+    k, ck = method_switches(name), lambda b: '✓' if b else ''
     if not k: return {}
     if table == 'II': return {'pooling': k.get('pool'), 'MS': ck(k.get('pool') == 'sample'), 'SD': ck(k.get('sd')),
                               'BS': ck(k.get('swap'))}
@@ -228,55 +205,6 @@ def plot_valid_f1(
     axs[0, 0].set_ylabel(f"validation {METRIC_SHORT.get(metric, metric)} (%)"); axs[0, -1].legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-# %% ../nbs/08_analysis.ipynb #9a90f8af
-def _fake_cd_state(seed:int, channels:int=8)->dict: # an untrained CD network in the `model.pth` format of `sadl.cd.finetune`
-    from sadl.cd import CDNet, init_cd
-    with torch.device('meta'): net = CDNet(channels=channels)  # skip torchvision's init: `init_cd` below redoes it
-    init_cd(net.to_empty(device='cpu'), 'random', generator=torch.Generator().manual_seed(seed))
-    return {'model': net.state_dict(), 'config': {'channels': channels, 'seed': seed, 'fake': True}}
-
-def _link(src:Path, dst:Path): # hard link, else copy
-    try: os.link(src, dst)
-    except OSError: import shutil; shutil.copyfile(src, dst)
-
-def fake_runs(
-    out:str|Path, # Folder to write (created)
-    inits:tuple=('random', 'simsiam', 'sadl'), # Initialisations; non-baseline ones get a pretrain/<init>/ run
-    fracs:tuple=(0.05, 1.0), # Label fractions
-    seeds:tuple=(0, 1), # Fine-tuning seeds
-    epochs:int=3, # Rows per history
-    data:dict=None, # {'seg': DIR, 'cd': DIR} written into config.json
-    models:bool=True, # Write CD models (model.pth) with `sadl.cd` (needs the module)
-    seed:int=0, # Seed of the made-up numbers and weights
-)->Path: # `out`
-    "A runs folder in the `sadl_reproduce` layout with untrained weights and made-up metrics, for tests and docs."
-    out = Path(out); g = np.random.default_rng(seed); rows = []
-    (out/'pretrain').mkdir(parents=True, exist_ok=True)
-    (out/'config.json').write_text(json.dumps({'preset': {'name': 'fake'}, 'data': {k: str(v) for k, v in (data or {}).items()}}))
-    for k, init in enumerate(inits):
-        if init in ('random', 'imagenet'): continue
-        d = out/'pretrain'/init
-        torch.manual_seed(seed + k); export_backbone(ResNetFPN(out_channels=8), d/'backbone.pth')
-        pd.DataFrame(dict(epoch=range(epochs), loss=-np.linspace(.2, .8, epochs), l_sd=g.random(epochs), l_s1=g.random(epochs),
-                          l_s2=g.random(epochs), collapse_std=g.random(epochs)/10, missing=0)).to_csv(d/'history.csv', index=False)
-        (d/'config.json').write_text(json.dumps({'method': init, **_method_switches(init)}))
-    for k, init in enumerate(inits):
-        first = None  # one untrained network per init, hard-linked into all its runs (45 MB each)
-        for frac in fracs:
-            for s in seeds:
-                d = out/'finetune'/init/f'frac{frac:g}'/f'seed{s}'; d.mkdir(parents=True, exist_ok=True)
-                base = .3 + .1*k + .3*frac
-                h = pd.DataFrame(dict(epoch=range(epochs), train_loss=np.linspace(.6, .2, epochs), valid_loss=np.linspace(.7, .3, epochs),
-                                      precision=base + g.random(epochs)/10, recall=base + g.random(epochs)/10))
-                h['f1'] = 2*h.precision*h.recall/(h.precision + h.recall); h['iou'] = h.f1/(2 - h.f1)
-                h.to_csv(d/'history.csv', index=False)
-                best = int(h.f1.idxmax()); m = {**h.loc[best, list(METRICS)].to_dict(), 'best_epoch': best}
-                (d/'metrics.json').write_text(json.dumps(m)); rows.append(dict(init=init, frac=frac, seed=s, **m))
-                if models and first is None: first = d/'model.pth'; torch.save(_fake_cd_state(seed + k), first)
-                elif models: _link(first, d/'model.pth')
-    pd.DataFrame(rows).to_csv(out/'results.csv', index=False)
-    return out
 
 # %% ../nbs/08_analysis.ipynb #1cbe0b84
 def load_pretrained(
@@ -423,7 +351,7 @@ def building_point(
 
 # %% ../nbs/08_analysis.ipynb #91cc3488
 def _show(ax, img, title=None): # img: uint8/float (3,H,W) tensor or (H,W) array
-    a = img.permute(1, 2, 0).cpu().numpy() if isinstance(img, torch.Tensor) and img.ndim == 3 else img
+    a = to_hwc(img)
     if isinstance(a, np.ndarray) and a.dtype != np.uint8 and a.ndim == 3: a = a.clip(0, 1)
     ax.imshow(a); ax.set_xticks([]); ax.set_yticks([])
     if title: ax.set_title(title, fontsize=8)

@@ -282,6 +282,9 @@ def sadl_reproduce(
     "Reproduce the paper's Table I: pre-train, fine-tune at each label fraction over seeds, and print the table."
     with cli_errors('sadl_reproduce', debug):
         fr, sd, ms = _list(fracs, float, 'fracs'), _list(seeds, int, 'seeds'), _list(methods, str, 'methods')
+        if ms:
+            from sadl.registry import METHODS, INITS                 # plain Python: the names are checked before torch loads
+            for m in ms: need(m in METHODS or m in INITS, 'methods', methods, f"unknown method {m!r}; choose from {', '.join((*INITS, *METHODS))}")
         for f in fr or []: need(0 < f <= 1, 'fracs', fracs, 'every label fraction must be in (0, 1]')
         for o, v in (('pretrain_epochs', pretrain_epochs), ('finetune_epochs', finetune_epochs)): need(v is None or v >= 1, o, v, 'must be >= 1')
         from sadl.reproduce import reproduce
@@ -318,7 +321,7 @@ def sadl_probe(
         table = probe_table({probe_name(s): s for s in srcs}, seg, cd, width, tuple(l.strip() for l in layers.split(',')), max_patches=max_patches)
         print(table.round(3).to_string())
         if out:
-            from sadl.tiling import atomic_path
+            from sadl.core import atomic_path
             Path(out).parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(Path(out)) as f: table.to_csv(f)
 

@@ -14,9 +14,9 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.torch_core import set_seed
-from .tiling import SadlDataError
-from .data import normalize, seg_dataloaders, cd_dataloaders
-from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, _gray, _rand
+from .core import SadlDataError, normalize, rand
+from .data import seg_dataloaders, cd_dataloaders
+from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, _gray
 from .model import ResNetFPN, export_backbone
 from .learner import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HistoryCSV,
                       Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, _use_bf16)
@@ -51,7 +51,7 @@ def random_grayscale(
 )->torch.Tensor: # (B,3,H,W) float
     "Per-sample random grayscale (the luma in all three channels)."
     if not 0 <= p <= 1: raise ValueError(f"p={p}: must be a probability in [0, 1]")
-    on = _rand(x.shape[0], generator, x.device) < p                     # (B,) bool
+    on = rand(x.shape[0], generator, x.device) < p                     # (B,) bool
     return torch.where(on[:, None, None, None], _gray(x).expand_as(x), x)
 
 def moco_augment(

@@ -24,8 +24,8 @@ from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from fastcore.basics import noop
 from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig, config_kwargs
-from .tiling import SadlDataError
-from .data import normalize, seg_dataloaders, cd_dataloaders, PatchDL
+from .core import SadlDataError, normalize
+from .data import seg_dataloaders, cd_dataloaders, PatchDL
 from .views import make_views
 from .sampling import sample_points, missing_counts
 from .model import SaDLModel, class_presence, export_backbone

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from torchvision.models import resnet18
 from torchvision.models.resnet import BasicBlock
-from .tiling import SadlDataError, atomic_path
+from .core import SadlDataError, atomic_path
 from .sampling import gather_features
 
 # %% auto #0

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from .tiling import SadlDataError
+from .core import SadlDataError
 from .data import normalize, SegPatches, CDPatches
 from .model import resnet18_backbone, backbone_width, load_backbone, _as_resnet
 from .cd import change_metrics, confusion, ap_histograms, average_precision

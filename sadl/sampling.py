@@ -10,7 +10,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .views import Geometry, src_to_view, _rand
+from .core import rand, to_hwc
+from .views import Geometry, src_to_view
 
 # %% ../nbs/03_sampling.ipynb #1e19b5d3
 def overlap_box(
@@ -45,7 +46,7 @@ def _draw(w, n, generator):
     "n indices per row of the bool weights w (R,P), uniform with replacement over the True entries (rows non-empty)."
     cum = w.cumsum(-1, dtype=torch.int32)                                          # (R,P) non-decreasing
     tot = cum[:, -1:]                                                              # (R,1)
-    r = (_rand((w.shape[0], n), generator, w.device) * tot).long()
+    r = (rand((w.shape[0], n), generator, w.device) * tot).long()
     r = torch.minimum(r, tot.long() - 1).to(torch.int32)                            # (R,n) in [0, tot-1]
     return torch.searchsorted(cum, r, right=True)                                  # first index with cum > r
 
@@ -117,7 +118,7 @@ def plot_points(
     fig, axs = plt.subplots(1, 3, figsize=figsize, dpi=dpi)
     panels = [(img[i].float() / 255, pts.src[i], 'source'), (views.v1[i], pts.v1[i], 'view 1'), (views.v2[i], pts.v2[i], 'view 2')]
     for ax, (im, p, t) in zip(axs, panels):
-        ax.imshow(im.detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+        ax.imshow(to_hwc(im.detach().clamp(0, 1)))
         for k, (c, mk) in enumerate((('cyan', 'o'), ('magenta', 'x'))):
             if pts.valid[i, k]: ax.scatter(*(p[k].cpu() - 0.5).T, s=12, c=c, marker=mk)   # imshow puts pixel centres on integers
         ax.set_title(t, fontsize=9); ax.axis('off')

@@ -15,7 +15,7 @@ from fastai.callback.schedule import ParamScheduler, SchedLin
 from fastai.losses import CrossEntropyLossFlat
 from fastai.optimizer import SGD
 from fastai.torch_core import set_seed
-from .tiling import SadlDataError
+from .core import SadlDataError
 from .data import normalize, seg_dataloaders
 from .model import export_backbone
 from .cd import cd_metrics

@@ -12,8 +12,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .tiling import SadlDataError
-from .data import device_const
+from .core import SadlDataError, device_const, rand, uniform, gaussian_kernels, separable_conv, to_hwc
 from .config import SWAP_MODES
 
 # %% ../nbs/02_views.ipynb #cf658b1c
@@ -24,15 +23,6 @@ class Geometry(NamedTuple):
     vflip: Tensor    # (B,) bool, mirror top-bottom after the crop
     size: int        # output side S (views are S x S)
     src_size: tuple  # (H,W) of the source
-
-# %% ../nbs/02_views.ipynb #bb99237e
-def _rand(shape, generator=None, device=None):
-    "Uniform [0,1) numbers drawn on the generator's device, returned on `device`."
-    gdev = generator.device if generator is not None else device
-    return torch.rand(shape, generator=generator, device=gdev).to(device)
-
-def _uniform(shape, lo, hi, generator=None, device=None):
-    return lo + (hi - lo) * _rand(shape, generator, device)
 
 # %% ../nbs/02_views.ipynb #2359d8e5
 def sample_geometry(
@@ -55,8 +45,8 @@ def sample_geometry(
     for n, p in (('p_hflip', p_hflip), ('p_vflip', p_vflip)):
         if not 0 <= p <= 1: raise ValueError(f"{n}={p}: must be a probability in [0, 1]")
     size = min(H, W) if size is None else int(size)
-    area = H * W * _uniform((bs, tries), *scale, generator, device)                        # (B,K)
-    ar = torch.exp(_uniform((bs, tries), math.log(ratio[0]), math.log(ratio[1]), generator, device))
+    area = H * W * uniform((bs, tries), *scale, generator, device)                        # (B,K)
+    ar = torch.exp(uniform((bs, tries), math.log(ratio[0]), math.log(ratio[1]), generator, device))
     w, h = torch.sqrt(area * ar), torch.sqrt(area / ar)                                   # (B,K)
     ok = (w <= W) & (h <= H)
     first = ok.float().argmax(1, keepdim=True)                                              # first fitting candidate
@@ -64,11 +54,11 @@ def sample_geometry(
     r0 = W / H                                                                              # fallback: central crop, clamped ratio
     fw, fh = (W, W / ratio[0]) if r0 < ratio[0] else (H * ratio[1], H) if r0 > ratio[1] else (W, H)
     w, h = torch.where(anyok, w, torch.full_like(w, fw)), torch.where(anyok, h, torch.full_like(h, fh))
-    u = _rand((bs, 2), generator, device)
+    u = rand((bs, 2), generator, device)
     x0 = torch.where(anyok, u[:, 0] * (W - w), (W - w) / 2)
     y0 = torch.where(anyok, u[:, 1] * (H - h), (H - h) / 2)
     box = torch.stack([x0, y0, x0 + w, y0 + h], 1).float()                                  # (B,4)
-    f = _rand((bs, 2), generator, device)
+    f = rand((bs, 2), generator, device)
     return Geometry(box, f[:, 0] < p_hflip, f[:, 1] < p_vflip, size, (H, W))
 
 # %% ../nbs/02_views.ipynb #1ad26e38
@@ -148,10 +138,10 @@ def _hue_shift(x, shift):
 
 def _jitter_params(bs, p, brightness, contrast, saturation, hue, generator, device):
     "Per-sample factors (B,4) [b,c,s,h] (identity where not applied) and a per-call order."
-    on = _rand(bs, generator, device) < p
+    on = rand(bs, generator, device) < p
     lo = [max(0., 1 - brightness), max(0., 1 - contrast), max(0., 1 - saturation), -hue]
     hi = [1 + brightness, 1 + contrast, 1 + saturation, hue]
-    f = torch.stack([_uniform(bs, l, h, generator, device) for l, h in zip(lo, hi)], 1)   # (B,4)
+    f = torch.stack([uniform(bs, l, h, generator, device) for l, h in zip(lo, hi)], 1)   # (B,4)
     f = torch.where(on[:, None], f, device_const((1., 1., 1., 0.), device))
     return f, _jitter_order(generator)
 
@@ -188,26 +178,6 @@ def color_jitter(
     f, order = _jitter_params(x.shape[0], p, brightness, contrast, saturation, hue, generator, x.device)
     return _jitter_with(x, f.to(x.dtype), order)
 
-# %% ../nbs/02_views.ipynb #23b20781
-def _gauss_kernels(sigma, radius):
-    "(B,2r+1) normalised 1-D Gaussians for per-sample sigma (B,); sigma <= 0 gives a unit impulse."
-    t = torch.arange(-radius, radius + 1, device=sigma.device, dtype=sigma.dtype)
-    s = sigma.clamp_min(1e-6)[:, None]
-    k = torch.exp(-0.5 * (t / s) ** 2)
-    k = k / k.sum(1, keepdim=True)
-    return torch.where(sigma[:, None] > 0, k, (t == 0).to(k)[None].expand_as(k))
-
-def _sep_conv(x, k, pad_mode='reflect'):
-    "Separable per-sample convolution of x (B,C,H,W) with 1-D kernels k (B,K)."
-    B, C, H, W = x.shape
-    r = k.shape[1] // 2
-    if r == 0: return x * k[:, :1, None, None]
-    wk = k.repeat_interleave(C, 0)[:, None]                                      # (B*C,1,K)
-    y = F.pad(x.reshape(1, B * C, H, W), (r, r, r, r), mode=pad_mode)
-    y = F.conv2d(y, wk[:, :, None, :], groups=B * C)                              # along x
-    y = F.conv2d(y, wk[:, :, :, None], groups=B * C)                              # along y
-    return y.view(B, C, H, W)
-
 # %% ../nbs/02_views.ipynb #4baec51a
 def gaussian_blur(
     x:Tensor,              # (B,C,H,W) float
@@ -222,9 +192,9 @@ def gaussian_blur(
     if not 0 < sigma[0] <= sigma[1]: raise ValueError(f"sigma={sigma}: need 0 < lo <= hi")
     r = math.ceil(3 * sigma[1]) if radius is None else int(radius)
     r = min(r, x.shape[-1] - 1, x.shape[-2] - 1)                                   # reflect padding needs r < side
-    on = _rand(x.shape[0], generator, x.device) < p
-    s = torch.where(on, _uniform(x.shape[0], *sigma, generator, x.device), torch.zeros((), device=x.device))
-    return _sep_conv(x, _gauss_kernels(s.to(x.dtype), r))
+    on = rand(x.shape[0], generator, x.device) < p
+    s = torch.where(on, uniform(x.shape[0], *sigma, generator, x.device), torch.zeros((), device=x.device))
+    return separable_conv(x, gaussian_kernels(s.to(x.dtype), r))
 
 # %% ../nbs/02_views.ipynb #52e54ae7
 def _masked_stats(x, m):
@@ -264,8 +234,8 @@ def _erode(bg, k):
 def _blur_mask(a, sigma, radius):
     "Gaussian blur of a (B,1,H,W) with one sigma and replicate padding."
     if sigma <= 0 or radius < 1: return a
-    k = _gauss_kernels(torch.full((a.shape[0],), float(sigma), device=a.device, dtype=a.dtype), radius)
-    return _sep_conv(a, k, pad_mode='replicate')
+    k = gaussian_kernels(torch.full((a.shape[0],), float(sigma), device=a.device, dtype=a.dtype), radius)
+    return separable_conv(a, k, pad_mode='replicate')
 
 # %% ../nbs/02_views.ipynb #d36c2202
 def swap_alpha(
@@ -359,7 +329,7 @@ def make_views(
 # %% ../nbs/02_views.ipynb #4b8f55e4
 def _hwc_np(x):
     "(3,H,W) float tensor -> (H,W,3) numpy for imshow."
-    return x.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    return to_hwc(x.detach().float().clamp(0, 1))
 
 def plot_background_swap(
     v1:Tensor,          # (B,3,S,S) float view 1 in [0,1]

@@ -5,6 +5,7 @@ import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import numpy as np, pandas as pd, pytest, torch
 from sadl import analysis as A
+from fakes import fake_runs
 from sadl.synth import make_synthetic
 
 torch.set_num_threads(1)
@@ -14,8 +15,8 @@ def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp('analysis')
     seg = make_synthetic(d/'seg', 'seg', n=4, size=64, progress=False)
     cd = make_synthetic(d/'cd', 'cd', n=4, size=64, progress=False)
-    return A.fake_runs(d/'runs', inits=('random', 'simsiam', 'sadl'), fracs=(0.05, 1.0), seeds=(0, 1),
-                       data={'seg': seg, 'cd': cd})
+    return fake_runs(d/'runs', inits=('random', 'simsiam', 'sadl'), fracs=(0.05, 1.0), seeds=(0, 1),
+                     data={'seg': seg, 'cd': cd})
 
 @pytest.fixture(scope='module')
 def patches(runs):

@@ -1,10 +1,10 @@
-"""Tests of sadl.cd: Eq. 14 metrics, initialisation, sliding-window prediction, fine-tuning and the CLIs."""
+"""Tests of sadl.cd: Eq. 14 metrics, initialisation, fine-tuning and the CLIs (sliding-window prediction: test_predict.py)."""
 import json, os
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from torchvision.models import resnet18
 from sadl.cd import (METRICS, CDNet, ChangeMetric, cd_metrics, change_metrics, confusion, finetune, init_cd,
-                     load_cd_model, predict_scene, plot_change_map)
+                     load_cd_model, plot_change_map)
 from sadl.data import normalize
 from sadl.tiling import SadlDataError, read_image, read_mask
 
@@ -99,47 +99,6 @@ def test_cdnet_shapes(small_net):
     net = small_net
     with torch.no_grad(): out = net(torch.randn(2, 3, 96, 40), torch.randn(2, 3, 96, 40))
     assert out.shape == (2, 2, 96, 40)
-
-# --- sliding-window prediction ---
-
-def _rand_pair(h, w, seed=0):
-    g = np.random.default_rng(seed)
-    return g.integers(0, 256, (h, w, 3), dtype=np.uint8), g.integers(0, 256, (h, w, 3), dtype=np.uint8)
-
-def test_predict_scene_equals_patchwise_without_overlap(small_net):
-    net = small_net
-    A, B = _rand_pair(128, 192)
-    pr = predict_scene(net, A, B, window=64, overlap=0, bs=5, progress=False)
-    ta, tb = (normalize(torch.from_numpy(x).permute(2, 0, 1)[None]) for x in (A, B))
-    ref = np.zeros((128, 192), np.float32)
-    with torch.no_grad():
-        for i in range(0, 128, 64):
-            for j in range(0, 192, 64):
-                ref[i:i+64, j:j+64] = net(ta[..., i:i+64, j:j+64], tb[..., i:i+64, j:j+64]).softmax(1)[0, 1].numpy()
-    np.testing.assert_allclose(pr, ref, atol=1e-5)
-
-class _PixelNet(torch.nn.Module):
-    "Per-pixel model: its output does not depend on the window, so blending must reproduce the full image."
-    def __init__(self):
-        super().__init__(); torch.manual_seed(0); self.c = torch.nn.Conv2d(6, 2, 1)
-    def forward(self, a, b): return self.c(torch.cat([a, b], 1))
-
-@pytest.mark.parametrize('h,w', [(100, 150), (40, 50), (64, 64), (33, 200), (1, 70)])
-@pytest.mark.parametrize('overlap', [0, 16, 48])
-def test_predict_scene_any_size(h, w, overlap):
-    pn = _PixelNet()
-    A, B = _rand_pair(h, w, seed=h * w)
-    ta, tb = (normalize(torch.from_numpy(x).permute(2, 0, 1)[None]) for x in (A, B))
-    with torch.no_grad(): full = pn(ta, tb).softmax(1)[0, 1].numpy()
-    pr = predict_scene(pn, A, B, window=64, overlap=overlap, bs=2, progress=False)
-    assert pr.shape == (h, w) and pr.dtype == np.float32
-    np.testing.assert_allclose(pr, full, atol=1e-5)
-
-def test_predict_scene_errors():
-    net = _PixelNet(); A, B = _rand_pair(70, 70)
-    with pytest.raises(SadlDataError, match='differ in size'): predict_scene(net, A, B[:, :-3], window=64)
-    with pytest.raises(ValueError, match='multiple of 32'): predict_scene(net, A, B, window=50)
-    with pytest.raises(ValueError, match='overlap'): predict_scene(net, A, B, window=64, overlap=-1)
 
 # --- fine-tuning and the CLIs on LEVIR-CD samples ---
 

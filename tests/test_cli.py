@@ -18,6 +18,15 @@ def test_bad_numbers_one_line_exit_2(console, tmp_path, prog, args, msg):
     assert (r.returncode, r.stderr) == (2, f'{prog}: error: {msg}\n')
     assert time.time() - t0 < 20   # no torch import before the check (measured ~0.3 s on an idle machine)
 
+def test_reproduce_unknown_method_before_torch(console):
+    "`--methods` is checked against `sadl.registry` (plain Python) before torch is imported."
+    t0 = time.time(); r = console('sadl_reproduce', '--methods', 'sadl,nope', '--out', 'never-written')
+    assert r.returncode == 2 and r.stderr.startswith("sadl_reproduce: error: --methods sadl,nope: unknown method 'nope'; choose from random, imagenet")
+    assert r.stderr.count('\n') == 1 and time.time() - t0 < 20
+    r = subprocess.run([sys.executable, '-c', 'import sys, sadl.registry; print("torch" in sys.modules)'],
+                       capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
+    assert r.stdout.strip() == 'False', r.stdout + r.stderr
+
 def test_debug_shows_traceback(console):
     r = console('sadl_finetune', '--data', '.', '--bs', '0', '--debug')
     assert r.returncode == 1 and 'Traceback' in r.stderr and 'ValueError: --bs 0' in r.stderr

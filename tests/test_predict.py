@@ -1,10 +1,11 @@
-"""sadl.predict: windowed, georeferenced prediction (synthetic GeoTIFFs with a CRS, and the real PNG samples)."""
+"""sadl.predict: in-memory sliding-window prediction, and windowed, georeferenced prediction (synthetic GeoTIFFs with a CRS, and the real PNG samples)."""
 import json
 from pathlib import Path
 import numpy as np, pytest, torch, rasterio
 from rasterio.transform import from_origin
-from sadl.cd import CDNet, predict_scene
-from sadl.predict import predict_raster, predict_pairs, find_pairs, open_pair
+from sadl.cd import CDNet
+from sadl.core import SadlDataError, normalize
+from sadl.predict import predict_scene, predict_raster, predict_pairs, find_pairs, open_pair
 from sadl.tiling import read_mask, write_image
 
 torch.set_num_threads(1)
@@ -14,6 +15,52 @@ def _gtiff(path, arr, crs='EPSG:32632'):
     with rasterio.open(path, 'w', driver='GTiff', width=arr.shape[2], height=arr.shape[1], count=arr.shape[0], dtype=arr.dtype,
                        crs=crs, transform=TR) as d: d.write(arr)
     return path
+
+# --- sliding-window prediction ---
+
+def _rand_pair(h, w, seed=0):
+    g = np.random.default_rng(seed)
+    return g.integers(0, 256, (h, w, 3), dtype=np.uint8), g.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+def test_predict_scene_equals_patchwise_without_overlap():
+    torch.manual_seed(0); net = CDNet(channels=8).eval()
+    A, B = _rand_pair(128, 192)
+    pr = predict_scene(net, A, B, window=64, overlap=0, bs=5, progress=False)
+    ta, tb = (normalize(torch.from_numpy(x).permute(2, 0, 1)[None]) for x in (A, B))
+    ref = np.zeros((128, 192), np.float32)
+    with torch.no_grad():
+        for i in range(0, 128, 64):
+            for j in range(0, 192, 64):
+                ref[i:i+64, j:j+64] = net(ta[..., i:i+64, j:j+64], tb[..., i:i+64, j:j+64]).softmax(1)[0, 1].numpy()
+    np.testing.assert_allclose(pr, ref, atol=1e-5)
+
+class _PixelNet(torch.nn.Module):
+    "Per-pixel model: its output does not depend on the window, so blending must reproduce the full image."
+    def __init__(self):
+        super().__init__(); torch.manual_seed(0); self.c = torch.nn.Conv2d(6, 2, 1)
+    def forward(self, a, b): return self.c(torch.cat([a, b], 1))
+
+@pytest.mark.parametrize('h,w', [(100, 150), (40, 50), (64, 64), (33, 200), (1, 70)])
+@pytest.mark.parametrize('overlap', [0, 16, 48])
+def test_predict_scene_any_size(h, w, overlap):
+    pn = _PixelNet()
+    A, B = _rand_pair(h, w, seed=h * w)
+    ta, tb = (normalize(torch.from_numpy(x).permute(2, 0, 1)[None]) for x in (A, B))
+    with torch.no_grad(): full = pn(ta, tb).softmax(1)[0, 1].numpy()
+    pr = predict_scene(pn, A, B, window=64, overlap=overlap, bs=2, progress=False)
+    assert pr.shape == (h, w) and pr.dtype == np.float32
+    np.testing.assert_allclose(pr, full, atol=1e-5)
+
+def test_predict_scene_errors():
+    net = _PixelNet(); A, B = _rand_pair(70, 70)
+    with pytest.raises(SadlDataError, match='differ in size'): predict_scene(net, A, B[:, :-3], window=64)
+    with pytest.raises(ValueError, match='multiple of 32'): predict_scene(net, A, B, window=50)
+    with pytest.raises(ValueError, match='overlap'): predict_scene(net, A, B, window=64, overlap=-1)
+
+def test_cd_reexports_predict_scene():
+    import sadl.cd, sadl.predict
+    from sadl.cd import predict_scene as ps
+    assert ps is sadl.predict.predict_scene and sadl.cd.predict_scene is predict_scene
 
 @pytest.fixture(scope='module')
 def model_file(tmp_path_factory):
