@@ -70,7 +70,7 @@ nbtest: install
 pytest: install
 	d=$$(mktemp -d -t sadl-test.XXXXXX); rc=0; TMPDIR=$$d $(BIN)/python -m pytest -q --basetemp=$$d/pytest tests || rc=$$?; rm -rf $$d; exit $$rc
 
-test: check-sync nbtest pytest
+test: check-sync nbtest pytest docs-check
 
 demo: install
 	$(BIN)/sadl_reproduce --preset $(PRESET) --out runs/$(PRESET)
