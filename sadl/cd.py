@@ -287,7 +287,7 @@ def finetune(
 )->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
     "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B)."
     cfg = FinetuneConfig.resolve(cfg, **kwargs).validate()
-    frac, init, epochs, bs, lr, seed = cfg.frac, cfg.init, cfg.epochs, cfg.bs, cfg.lr, cfg.seed
+    frac, epochs, bs, lr, seed = cfg.frac, cfg.epochs, cfg.bs, cfg.lr, cfg.seed
     monitor, threshold, precision, test_split = cfg.monitor, cfg.threshold, cfg.precision, cfg.test_split
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -318,9 +318,8 @@ def finetune(
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
     best = int(hist[monitor].to_numpy().argmax())
     used = cfg.make(width=learn.model.width)             # as used: the width read from the init file
-    config = dict(data=str(data), frac=frac, init=str(init), epochs=epochs, bs=bs, lr=lr, seed=seed,
-                  channels=cfg.channels, width=used.width, epoch_size=cfg.epoch_size, monitor=monitor,
-                  threshold=threshold, decision_threshold=thr, precision=precision, mom=cfg.mom, wd=cfg.wd, device=str(dls.device), test_split=test_split)
+    facts = dict(data=str(data), device=str(dls.device), decision_threshold=thr)
+    config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
     if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes, each file atomically
         with atomic_path(out/'history.csv') as f: hist.to_csv(f, index=False)   # temp file + rename: a kill never leaves half a file
         with atomic_path(out/'model.pth') as f:
@@ -329,7 +328,7 @@ def finetune(
                    'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
                    'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
                    'time_s': round(time.time() - t0, 1), 'config': config}
-        used.save(out/'config.json', data=str(data), device=str(dls.device), decision_threshold=thr, world_size=_world())   # atomic
+        used.save(out/'config.json', **facts, world_size=_world())   # atomic
         with atomic_path(out/'metrics.json') as f: f.write_text(json.dumps(summary, indent=1))   # last: its presence marks a finished run
     if own_group: torch.distributed.destroy_process_group()
     return test

@@ -24,14 +24,6 @@ class _either:
     def __init__(self, f): self.f = f
     def __get__(self, obj, cls): return self.f.__get__(cls if obj is None else obj)
 
-def _atomic_write(path:Path, text:str):
-    "Write `text` to `path` through a temporary file and `os.replace`: never half a file."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    try: tmp.write_text(text); os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 class _Config:
     "Checked construction, dict and JSON round trip of a configuration dataclass."
     @classmethod
@@ -73,7 +65,8 @@ class _Config:
         "Write the configuration (and `extra`) as JSON."
         bad = [k for k in extra if k in self.names()]
         if bad: raise ValueError(f"save: {bad[0]!r} is an option of {type(self).__name__}; set it with make({bad[0]}=...) instead")
-        _atomic_write(Path(path), json.dumps({**self.to_dict(), **extra}, indent=1, default=str))
+        from sadl.core import atomic_path                # here: importing this module stays torch-free
+        with atomic_path(path) as tmp: tmp.write_text(json.dumps({**self.to_dict(), **extra}, indent=1, default=str))
         return Path(path)
 
     @classmethod

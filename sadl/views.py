@@ -12,7 +12,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from .core import SadlDataError, device_const, rand, uniform, gaussian_kernels, separable_conv, to_hwc
+from .core import SadlDataError, device_const, rand, uniform, gaussian_kernels, separable_conv, blur, to_hwc
 from .config import SWAP_MODES
 
 # %% ../nbs/02_views.ipynb #cf658b1c
@@ -234,8 +234,7 @@ def _erode(bg, k):
 def _blur_mask(a, sigma, radius):
     "Gaussian blur of a (B,1,H,W) with one sigma and replicate padding."
     if sigma <= 0 or radius < 1: return a
-    k = gaussian_kernels(torch.full((a.shape[0],), float(sigma), device=a.device, dtype=a.dtype), radius)
-    return separable_conv(a, k, pad_mode='replicate')
+    return blur(a, torch.full((a.shape[0],), float(sigma), device=a.device, dtype=a.dtype), radius, 'replicate')
 
 # %% ../nbs/02_views.ipynb #d36c2202
 def swap_alpha(
