@@ -15,11 +15,12 @@ from .registry import METRIC_SHORT, INIT_NAMES, TABLES, method_switches
 from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
 # %% auto #0
-__all__ = ['load_results', 'summarize_results', 'results_table', 'plot_f1_vs_fraction', 'available_tables', 'variant_table',
-           'load_histories', 'plot_valid_f1', 'load_pretrained', 'pretrained_backbones', 'seg_samples', 'cd_samples',
-           'plot_view_synthesis', 'plot_masked_sampling', 'dense_features', 'self_similarity', 'building_point',
-           'plot_self_similarity', 'class_activation_map', 'plot_cams', 'finetuned_models', 'predict_changes',
-           'plot_change_maps', 'write_figures', 'METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES']
+__all__ = ['load_results', 'summarize_results', 'results_table', 'plot_f1_vs_fraction', 'plot_f1_vs_steps', 'plot_valid_curves',
+           'available_tables', 'variant_table', 'load_histories', 'plot_valid_f1', 'load_pretrained',
+           'pretrained_backbones', 'seg_samples', 'cd_samples', 'plot_view_synthesis', 'plot_masked_sampling',
+           'dense_features', 'self_similarity', 'building_point', 'plot_self_similarity', 'class_activation_map',
+           'plot_cams', 'finetuned_models', 'predict_changes', 'plot_change_maps', 'write_figures', 'METRICS',
+           'METRIC_SHORT', 'INIT_NAMES', 'TABLES']
 
 # %% ../nbs/08_analysis.ipynb #e65872f8
 _all_ = ['METRICS', 'METRIC_SHORT', 'INIT_NAMES', 'TABLES']  # defined in sadl.core and sadl.registry, importable from here as before
@@ -123,6 +124,54 @@ def plot_f1_vs_fraction(
     fr = sorted(df.frac.unique())
     ax.set_xscale('log'); ax.set_xticks(fr); ax.set_xticklabels([_frac_label(f) for f in fr]); ax.minorticks_off()
     ax.set_xlabel('labelled fraction'); ax.set_ylabel(f"{METRIC_SHORT.get(metric, metric)} (%)")
+    ax.legend(fontsize=7); ax.grid(alpha=.3); fig.tight_layout()
+    return fig
+
+# %% ../nbs/08_analysis.ipynb #00067ae3
+def plot_f1_vs_steps(
+    df:pd.DataFrame, # Fine-tuning results with `best_step` (`sadl.reproduce.finetune_all`)
+    inits:list=None, # Initialisations to plot; default: all
+    metric:str='f1', # Test metric on the y axis
+    figsize=(4.5, 3.2), # Figure size in inches
+)->plt.Figure:
+    "Test F1 (%) against the fine-tuning steps to the best validation epoch, per run; a line per initialisation through its fraction medians."
+    fig, ax = plt.subplots(figsize=figsize)
+    marks = dict(zip(sorted(df.frac.unique()), 'o^sD*'))
+    for k, i in enumerate(_init_order(df.init) if inits is None else inits):
+        g = df[df.init == i]
+        if not len(g): continue
+        c = f'C{k}'
+        for f, h in g.groupby('frac'): ax.scatter(h.best_step, 100 * h[metric], color=c, marker=marks[f], s=14, alpha=.5)
+        m = g.groupby('frac')[['best_step', metric]].median()
+        ax.plot(m.best_step, 100 * m[metric], color=c, lw=1.2, label=INIT_NAMES.get(i, i))
+    for f, mk in marks.items(): ax.scatter([], [], color='0.4', marker=mk, s=14, label=f'{_frac_label(f)} labels')
+    ax.set_xscale('log'); ax.set_xlabel('fine-tuning steps to the best validation epoch')
+    ax.set_ylabel(f"test {METRIC_SHORT.get(metric, metric)} (%)")
+    ax.legend(fontsize=6, ncol=2); ax.grid(alpha=.3); fig.tight_layout()
+    return fig
+
+# %% ../nbs/08_analysis.ipynb #bc91af61
+def plot_valid_curves(
+    runs:str|Path, # Reproduction folder: finetune/<init>/frac<f>/seed<s>/history.csv
+    frac:float=1.0, # The label fraction shown
+    metric:str='ap', # Validation metric (a column of history.csv)
+    inits:list=None, # Initialisations to plot; default: every one with runs at `frac`
+    figsize=(4.5, 3.2), # Figure size in inches
+)->plt.Figure:
+    "Validation `metric` (%) against fine-tuning steps at one label fraction, mean over seeds, per initialisation."
+    root = Path(runs)/'finetune'
+    names = sorted(p.name for p in root.iterdir() if (p/f'frac{frac:g}').is_dir()) if root.is_dir() else []
+    if not names: raise SadlDataError(f"{root}: no fine-tuning runs at frac {frac:g} (folders finetune/<init>/frac{frac:g}/seed<s>/)")
+    fig, ax = plt.subplots(figsize=figsize)
+    for k, i in enumerate(_init_order(pd.Series(names)) if inits is None else inits):
+        hs = [pd.read_csv(h) for h in sorted((root/i/f'frac{frac:g}').glob('seed*/history.csv'))]
+        hs = [h for h in hs if 'step' in h.columns]
+        if not hs: continue
+        for h in hs: ax.plot(h.step, 100 * h[metric], color=f'C{k}', lw=.6, alpha=.35)
+        m = pd.concat([h.set_index('step')[metric] for h in hs], axis=1).mean(axis=1)   # mean of the runs still going at each step
+        ax.plot(m.index, 100 * m, color=f'C{k}', lw=1.6, label=INIT_NAMES.get(i, i))
+    ax.set_xlabel('fine-tuning steps'); ax.set_ylabel(f"validation {METRIC_SHORT.get(metric, metric.upper())} (%)")
+    ax.set_title(f"{_frac_label(frac)} of the labels", fontsize=9)
     ax.legend(fontsize=7); ax.grid(alpha=.3); fig.tight_layout()
     return fig
 

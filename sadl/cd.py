@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin
-from fastai.callback.tracker import SaveModelCallback
+from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback
 from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed, default_device
@@ -28,7 +28,8 @@ from .config import FinetuneConfig, config_kwargs
 # %% auto #0
 __all__ = ['CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
            'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment',
-           'cd_learner', 'finetune', 'load_cd_model', 'overlay_changes', 'confusion_rgb', 'plot_change_map', 'METRICS']
+           'cd_learner', 'convergence', 'finetune', 'load_cd_model', 'overlay_changes', 'confusion_rgb',
+           'plot_change_map', 'METRICS']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 _all_ = ['METRICS']  # defined in sadl.core, importable from here as before
@@ -243,7 +244,7 @@ class CDAugment(Callback):
         self.learn.xb, self.learn.yb = (normalize(a), normalize(b)), (y.long(),)
 
 # %% ../nbs/07_cd.ipynb #669a2a01
-@config_kwargs(FinetuneConfig, keep=True, but=['frac', 'epochs', 'bs', 'epoch_size', 'monitor', 'threshold', 'precision', 'test_split'])
+@config_kwargs(FinetuneConfig, keep=True, but=['frac', 'epochs', 'bs', 'epoch_size', 'monitor', 'threshold', 'precision', 'test_split', 'patience', 'cache'])
 def cd_learner(
     dls, # fastai `DataLoaders` of uint8 (a, b, label) batches
     cfg:FinetuneConfig|None=None, # The options (init, lr, channels, width, mom, wd, flip, max_sigma, seed); default: the paper's
@@ -261,10 +262,13 @@ def cd_learner(
                    **{k: v for k, v in kwargs.items() if k not in names})
 
 # %% ../nbs/07_cd.ipynb #98f467e6
-def _history(learn:Learner)->pd.DataFrame: # epoch, train_loss, valid_loss, precision, recall, f1, iou
+def _history(learn:Learner, # A fitted `Learner` (its recorder)
+             steps_per_epoch:int=0, # Optimiser steps per epoch: adds a `step` column (steps done at the epoch's end); 0: none
+            )->pd.DataFrame: # epoch[, step], train_loss, valid_loss, precision, recall, f1, iou, ap
     names = [n for n in learn.recorder.metric_names if n not in ('epoch', 'time')]
     df = pd.DataFrame([list(map(float, v)) for v in learn.recorder.values], columns=names)
     df.insert(0, 'epoch', range(len(df)))
+    if steps_per_epoch: df.insert(1, 'step', (df.epoch + 1) * steps_per_epoch)
     return df
 
 def _quiet(progress:bool, learn:Learner|None=None):
@@ -274,6 +278,22 @@ def _quiet(progress:bool, learn:Learner|None=None):
         if learn is not None: st.enter_context(learn.no_bar()); st.enter_context(learn.no_logging())
         st.enter_context(contextlib.redirect_stdout(io.StringIO()))
     return st
+
+# %% ../nbs/07_cd.ipynb #d2a06514
+def convergence(
+    scores, # Validation score of each epoch (higher is better), in order
+    epochs:int, # The cap: epochs the run was allowed
+    patience:int|None=None, # Epochs without improvement that end a run; None: a tenth of `epochs` (at least 1)
+    steps_per_epoch:int=1, # Optimiser steps per epoch
+)->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
+    "Best epoch (earliest of ties), steps taken, and whether the last `patience` epochs brought no better score."
+    s = np.asarray(scores, dtype=float)
+    if not len(s): raise ValueError("convergence: no epochs in the history")
+    p = patience or max(1, epochs // 10)
+    best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
+    n = len(s)
+    return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
+                converged=bool(n - 1 - best >= p), stop='patience' if n < epochs else 'cap')
 
 # %% ../nbs/07_cd.ipynb #51a55116
 @config_kwargs(FinetuneConfig)
@@ -295,28 +315,29 @@ def finetune(
     device, own_group = distrib_setup(device) if int(os.environ.get('WORLD_SIZE', 1)) > 1 else (device, False)
     progress = progress and _rank() == 0
     set_seed(seed)
-    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=cfg.epoch_size)
+    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=cfg.epoch_size, cache=cfg.cache)
     test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
     learn = cd_learner(dls, cfg, cbs=[SaDLDistributed()] if _world() > 1 else None)
     from sadl.learner import BF16Autocast, _use_bf16
     if _use_bf16(precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
-    # several processes: fastai saves the best model on rank 0 only and every rank loads it, so it goes through out/
-    tmpdir = tempfile.TemporaryDirectory() if _world() == 1 else contextlib.nullcontext(str(out/'.best'))
-    with tmpdir as tmp, _quiet(progress, learn):
-        learn.path, learn.model_dir = Path(tmp), '.'
+    spe = len(dls.train)                                 # optimiser steps per epoch
+    # the best epoch's weights go to out/.best (removed at the end; on several processes rank 0 saves and every rank loads)
+    stop = [EarlyStoppingCallback(monitor=monitor, comp=np.greater, patience=cfg.patience)] if cfg.patience else []
+    with _quiet(progress, learn):
+        learn.path, learn.model_dir = out, '.best'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
-                                   SaveModelCallback(monitor=monitor, comp=np.greater, fname='best')])
-        hist = _history(learn)                          # the best epoch's weights are loaded now
+                                   SaveModelCallback(monitor=monitor, comp=np.greater, fname='best'), *stop])
+        hist = _history(learn, spe)                     # the best epoch's weights are loaded now
         thr = 0.5
         if threshold == 'val': learn.validate(); thr = best_threshold(ap_metric.hist)
         res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou, ap]
-    if _world() > 1:
-        torch.distributed.barrier()
-        if _rank() == 0: shutil.rmtree(out/'.best', ignore_errors=True)
+    if _world() > 1: torch.distributed.barrier()
+    if _rank() == 0: shutil.rmtree(out/'.best', ignore_errors=True)
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    best = int(hist[monitor].to_numpy().argmax())
+    conv = convergence(hist[monitor], epochs, cfg.patience, spe)
+    best = conv['best_epoch']
     used = cfg.make(width=learn.model.width)             # as used: the width read from the init file
     facts = dict(data=str(data), device=str(dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
@@ -324,7 +345,7 @@ def finetune(
         with atomic_path(out/'history.csv') as f: hist.to_csv(f, index=False)   # temp file + rename: a kill never leaves half a file
         with atomic_path(out/'model.pth') as f:
             torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config}, f)
-        summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), 'best_epoch': best,
+        summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), **conv,
                    'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
                    'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
                    'time_s': round(time.time() - t0, 1), 'config': config}

@@ -176,7 +176,8 @@ def sadl_finetune(
     out:str='finetune', # Output folder: metrics.json, history.csv, model.pth
     frac:float=_F.frac, # Fraction of the training labels, in (0, 1]: 0.01, 0.05, 0.2 or 1
     init:str=_F.init, # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
-    epochs:int=_F.epochs, # Training epochs
+    epochs:int=_F.epochs, # Training epochs (the cap when --patience is given)
+    patience:int=_F.patience, # Stop after this many epochs without a better validation score (converged); default: all epochs
     bs:int=_F.bs, # Batch size
     lr:float=_F.lr, # Initial learning rate (decayed linearly to 0)
     seed:int=_F.seed, # Random seed
@@ -197,12 +198,13 @@ def sadl_finetune(
         need(0 < frac <= 1, 'frac', frac, 'the fraction of training labels must be in (0, 1]')
         need(bs >= 1, 'bs', bs, 'the batch size must be >= 1'); need(epochs >= 1, 'epochs', epochs, 'must be >= 1')
         need(lr > 0, 'lr', lr, 'must be > 0'); need(channels >= 1, 'channels', channels, 'must be >= 1')
+        need(patience is None or 1 <= patience < epochs, 'patience', patience, 'need 1 <= patience < --epochs')
         need(width is None or width >= 1, 'width', width, 'must be >= 1'); need(epoch_size is None or epoch_size >= bs, 'epoch_size', epoch_size, 'must be >= --bs')
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile)")
         if init != 'random' and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: neither 'random' nor an existing file")
         if (Path(out)/'metrics.json').exists() and not force:
             raise FileExistsError(f"{Path(out)/'metrics.json'} exists from an earlier run: choose another --out, or pass --force")
-        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, bs=bs, lr=lr, seed=seed, channels=channels, width=width,
+        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, bs=bs, lr=lr, seed=seed, channels=channels, width=width,
                                   epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
         import json
         from sadl.cd import finetune
@@ -294,7 +296,7 @@ def sadl_reproduce(
         print(f"\nResults ({len(df)} fine-tuning runs; change class on the test split; mean ± std over seeds):\n")
         print((out/'table1.md').read_text())
         if (out/'verdict.md').exists(): print((out/'verdict.md').read_text())
-        print(f"Written: {', '.join(str(out/f) for f in ('probe.csv', 'results.csv', 'table1.md', 'table1.csv', 'verdict.md', 'f1_vs_fraction.png') if (out/f).exists())}")
+        print(f"Written: {', '.join(str(out/f) for f in ('probe.csv', 'results.csv', 'table1.md', 'table1.csv', 'verdict.md', 'f1_vs_fraction.png', 'f1_vs_steps.png', 'valid_ap_vs_steps.png') if (out/f).exists())}")
 
 # %% ../nbs/09_cli.ipynb #e3c17f82
 @call_parse

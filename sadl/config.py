@@ -149,7 +149,7 @@ class FinetuneConfig(_Config):
     "Options of a change-detection fine-tuning run (Sec. IV-B defaults)."
     frac:float=1.0 # Fraction of the training labels, in (0, 1] (the paper: 0.01, 0.05, 0.2, 1)
     init:str='random' # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
-    epochs:int=200 # Training epochs (the paper: 200)
+    epochs:int=200 # Training epochs, the cap when `patience` is set (the paper: 200)
     bs:int=8 # Batch size (the paper: 8)
     lr:float=0.01 # Initial learning rate, decayed linearly to 0 (the paper: 0.01)
     seed:int=0 # Seed of the label subset, the initialisation, the data order and the augmentation
@@ -157,6 +157,7 @@ class FinetuneConfig(_Config):
     width:int|None=None # ResNet-18 width; None: the init file's, else 64 (the paper's)
     epoch_size:int|None=None # Training pairs per epoch (reshuffled passes cycled or cut: equal steps at every fraction); None: one pass (the paper)
     monitor:str='f1' # Validation metric that picks the best epoch: 'f1' (the authors) or 'ap' (threshold-free)
+    patience:int|None=None # Stop after this many epochs without a better `monitor` (converged); None: all `epochs` (the paper)
     threshold:str='argmax' # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
     precision:str='fp32' # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
     mom:float=0.9 # SGD momentum
@@ -164,6 +165,7 @@ class FinetuneConfig(_Config):
     flip:bool=True # Random flips in training
     max_sigma:float=1.0 # Blur sigma ~ U(0, max_sigma) in training
     test_split:str='test' # Split evaluated with the best model
+    cache:str='memory' # Decoded pairs: 'memory' (decoded by each run) or 'memmap' (decoded once under data/.sadl_cache, shared by later runs)
 
     def __post_init__(self):
         if isinstance(self.init, os.PathLike): self.init = str(self.init)   # JSON-safe
@@ -179,4 +181,7 @@ class FinetuneConfig(_Config):
         if not self.lr > 0: raise ValueError(f"lr={self.lr}: must be > 0")
         if self.channels < 1 or (self.width is not None and self.width < 1): raise ValueError(f"channels={self.channels}, width={self.width}: must be >= 1")
         if self.epoch_size is not None and self.epoch_size < 1: raise ValueError(f"epoch_size={self.epoch_size}: must be >= 1")
+        if self.cache not in ('memory', 'memmap'): raise ValueError(f"cache={self.cache!r}: use 'memory' or 'memmap'")
+        if self.patience is not None and not 1 <= self.patience < self.epochs:
+            raise ValueError(f"patience={self.patience}: need 1 <= patience < epochs={self.epochs} (or None: no early stop)")
         return self

@@ -175,15 +175,21 @@ def label_fraction(
 class PatchDL(DataLoader):
     "fastai DataLoader over a `SegPatches`/`CDPatches`: each batch is `dataset.batch(indices)` (uint8 tensors)."
     shard = None  # (rank, world): this process takes slice `rank` of every shuffled epoch (set by `sadl.learner.SaDLDistributed`)
-    def get_idxs(self): # `n` != len(dataset) (`epoch_size`): whole reshuffled passes cut to `n`; `shard`: this rank's slice
+    def get_idxs(self): # `n` != len(dataset) (`epoch_size`): a stream of reshuffled passes cut into epochs of `n`; `shard`: this rank's slice
         N = len(self.dataset)
-        if self.shuffle and self.n != N: idxs = [i for _ in range(-(-self.n // N)) for i in self.rng.sample(range(N), N)][:self.n]
+        if self.shuffle and self.n != N: idxs = self._next_from_stream(N)
         else: idxs = super().get_idxs()
         if self.shard is None: return idxs
         (r, w), idxs = self.shard, list(idxs)          # same seed on every rank -> same order; pad as fastai's DistributedDL
         m = -(-len(idxs) // w) * w
         idxs += (idxs * w)[:m - len(idxs)]
         return idxs[r * m // w:(r + 1) * m // w]
+    def _next_from_stream(self, N:int)->list: # The next `n` indices of an endless stream of reshuffled passes over `N` samples
+        "Epochs continue where the last one stopped: every sample is drawn once before any is drawn twice."
+        buf = getattr(self, '_stream', [])
+        while len(buf) < self.n: buf = buf + self.rng.sample(range(N), N)
+        idxs, self._stream = buf[:self.n], buf[self.n:]
+        return idxs
     def __len__(self):
         if self.shard is None: return super().__len__()
         n = -(-self.n // self.shard[1])

@@ -194,6 +194,7 @@ def probe_table(
     seed:int=0, # Seed of random backbones and cell subsets
     progress:bool=True, # Print one line per backbone
     max_patches:int|None=256, # Patches of each split used by the probes (the first ones)
+    cd_split:str='val', # CD split the change probe is scored on: not 'test', which stays unseen until fine-tuning is scored
 )->pd.DataFrame: # One row per backbone, columns `PROBE_COLS` (NaN where skipped)
     "Building probe, change probe and semantic similarity of several backbones."
     if seg is None and cd is None: raise ValueError("probe_table: pass seg and/or cd data folders")
@@ -207,7 +208,7 @@ def probe_table(
                 try: r.update(semantic_similarity(src, seg, width=width, layers=layers, max_patches=max_patches, seed=seed))
                 except SadlDataError as e: warnings.warn(f"probe {name}: no semantic similarity ({e})")   # tiny val splits
         if cd is not None:
-            c = change_probe(src, cd, width, layers, max_patches=max_patches, seed=seed)
+            c = change_probe(src, cd, width, layers, max_patches=max_patches, seed=seed, test_split=cd_split)
             r.update(cd_f1=c['f1'], cd_iou=c['iou'], cd_ap=c['ap'])
         rows[name] = r
         if progress: print(f"probe {name}: " + ', '.join(f"{k} {v:.3f}" for k, v in r.items() if v == v), flush=True)

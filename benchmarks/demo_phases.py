@@ -1,0 +1,88 @@
+"""Wall time of the demo's phases (`sadl_reproduce --preset tiny`, what `make demo` runs), and the CPU that ran it.
+
+    .venv/bin/python benchmarks/demo_phases.py --runs runs/tiny [--results benchmarks/RESULTS.md]   # a finished run
+    .venv/bin/python benchmarks/demo_phases.py --run --out /tmp/demo [--results ...]                 # run the demo now
+
+Reads the run folder's timers (`elapsed_s.txt` of the whole run, of each pre-training and of each
+fine-tuning run) and prints: data + probes + tables (the rest), pre-training per method, fine-tuning
+per initialisation (runs, median steps, seconds), the total, and the machine: CPU model, core count,
+the flags that decide the speed (avx2, avx512f, avx512_bf16, amx_bf16), torch version and threads.
+With --results it writes the table as the "Demo phases" section of that file (other sections kept).
+Time it with nothing else running: two heavy jobs on 2 cores slow each other 5-10x.
+"""
+import argparse, json, os, platform, re, subprocess, sys, time
+from pathlib import Path
+
+SECTION = '## Demo phases'
+FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16', 'amx_tile')
+
+def machine()->dict:
+    "CPU model, logical cores, speed-relevant flags, torch version and threads, load average."
+    info = {'cpu': platform.processor() or 'unknown', 'cores': os.cpu_count(), 'flags': []}
+    try:
+        txt = Path('/proc/cpuinfo').read_text()
+        m = re.search(r'model name\s*:\s*(.+)', txt)
+        if m: info['cpu'] = m.group(1).strip()
+        have = set(re.search(r'flags\s*:\s*(.+)', txt).group(1).split())
+        info['flags'] = [f for f in FLAGS if f in have]
+    except (OSError, AttributeError): pass
+    import torch
+    info.update(torch=torch.__version__, threads=torch.get_num_threads(), load=os.getloadavg())
+    info['isa'] = os.environ.get('ATEN_CPU_CAPABILITY') or 'default'
+    return info
+
+def _secs(f:Path)->float: return float(f.read_text()) if f.is_file() else float('nan')
+
+def phases(runs:Path)->dict:
+    "Seconds per phase of a finished `sadl_reproduce` folder."
+    runs = Path(runs)
+    if not (runs/'elapsed_s.txt').is_file(): raise SystemExit(f"{runs}: no elapsed_s.txt (not a finished sadl_reproduce run)")
+    pre = {p.name: _secs(p/'elapsed_s.txt') for p in sorted((runs/'pretrain').iterdir()) if p.is_dir()}
+    ft = {}
+    for m in sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json')):
+        init = m.parents[2].name
+        meta = json.loads(m.read_text())
+        d = ft.setdefault(init, {'runs': 0, 's': 0., 'steps': []})
+        d['runs'] += 1; d['s'] += _secs(m.parent/'elapsed_s.txt'); d['steps'].append(meta.get('steps', float('nan')))
+    total = _secs(runs/'elapsed_s.txt')
+    return dict(total=total, pretrain=pre, finetune=ft, rest=total - sum(pre.values()) - sum(d['s'] for d in ft.values()))
+
+def table(ph:dict, mach:dict, cmd:str)->str:
+    "Markdown section."
+    import statistics
+    rows = [f"| pre-training `{k}` | {v:.0f} |" for k, v in ph['pretrain'].items()]
+    rows += [f"| fine-tuning from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps | {d['s']:.0f} |"
+             for k, d in ph['finetune'].items()]
+    rows += [f"| data, probes, tables, figures | {ph['rest']:.0f} |", f"| **total** | **{ph['total']:.0f}** ({ph['total'] / 60:.1f} min) |"]
+    return '\n'.join([SECTION, '', f"Command: `{cmd}`.",
+                      f"Machine: {mach['cpu']}, {mach['cores']} cores, flags {', '.join(mach['flags']) or 'none of ' + ', '.join(FLAGS)}, "
+                      f"torch {mach['torch']} ({mach['threads']} threads, ATen ISA {mach['isa']}), load average at the end "
+                      f"{' / '.join(f'{x:.1f}' for x in mach['load'])}.", '',
+                      '| phase | wall s |', '| --- | ---: |', *rows, ''])
+
+def write_section(results:Path, text:str):
+    "Replace (or append) SECTION in `results`, keeping the other sections."
+    old = results.read_text() if results.is_file() else '# Benchmark results\n'
+    parts = re.split(r'(?m)^(?=## )', old)
+    parts = [p for p in parts if not p.startswith(SECTION)]
+    results.write_text(''.join(parts).rstrip('\n') + '\n\n' + text)
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--runs', help='a finished sadl_reproduce folder to read')
+    ap.add_argument('--run', action='store_true', help='run the tiny preset now (into --out)')
+    ap.add_argument('--out', default='runs/bench_tiny', help='folder for --run')
+    ap.add_argument('--results', help='write the table into this Markdown file')
+    a = ap.parse_args()
+    if a.run:
+        t = time.time()
+        subprocess.run([str(Path(sys.executable).parent/'sadl_reproduce'), '--preset', 'tiny', '--out', a.out, '--quiet'], check=True)
+        print(f"wall {time.time() - t:.0f} s")
+        runs, cmd = Path(a.out), f"sadl_reproduce --preset tiny --out {a.out} --quiet"
+    elif a.runs: runs, cmd = Path(a.runs), f"make demo (read back with benchmarks/demo_phases.py --runs {a.runs})"
+    else: raise SystemExit('pass --runs DIR (a finished run) or --run')
+    text = table(phases(runs), machine(), cmd)
+    print(text)
+    if a.results: write_section(Path(a.results), text)
+
+if __name__ == '__main__': main()
