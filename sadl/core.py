@@ -8,6 +8,7 @@ __all__ = ['IMAGE_EXTS', 'METRICS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'SadlDataEr
 
 # %% ../nbs/00_core.ipynb #ca40fd3d
 import contextlib, functools, math, os
+from glob import escape as glob_escape
 from pathlib import Path
 import numpy as np
 import torch
@@ -18,18 +19,36 @@ class SadlDataError(ValueError):
     "A data file or folder is not what sadl expects; the message names it and says what to do."
 
 # %% ../nbs/00_core.ipynb #d9792918
+def _pid_alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except (PermissionError, OSError): return True
+    return True
+
+def _fsync_dir(d:Path):
+    "Make a rename in `d` durable (POSIX; a no-op where directories cannot be opened)."
+    try: fd = os.open(d, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
 @contextlib.contextmanager
 def atomic_path(
     path, # The file to (re)write
 ):
-    "Yield a temporary path beside `path`; on success it replaces `path` atomically, on an error it is removed."
+    "Yield a temporary path beside `path`; on success it is fsynced and replaces `path` atomically, on an error it is removed. Temporaries of `path` left by killed processes are removed first."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f'.{glob_escape(path.name)}.*.tmp'):      # left by a `kill -9`: its process is gone
+        pid = old.name[len(path.name) + 2:-4]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)): old.unlink(missing_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
         yield tmp
         if tmp.exists():
             with open(tmp, 'rb+') as f: os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
     finally:
         if tmp.exists(): tmp.unlink()
 
