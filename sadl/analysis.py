@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn as nn, torch.nn.functional as F
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import SadlDataError, METRICS, to_hwc
+from .core import SadlDataError, METRICS, to_hwc, atomic_path
 from .registry import METRIC_SHORT, INIT_NAMES, TABLES, method_switches
 from .model import ResNetFPN, load_backbone, export_backbone, backbone_width
 
@@ -563,7 +563,8 @@ def write_figures(
     runs, out = Path(runs), Path(out); out.mkdir(parents=True, exist_ok=True)
     done, skipped = {}, {}
     def save(name, fig):
-        fig.savefig(out/f'{name}.png', dpi=dpi, bbox_inches='tight'); plt.close(fig); done[name] = out/f'{name}.png'
+        with atomic_path(out/f'{name}.png') as f: fig.savefig(f, format='png', dpi=dpi, bbox_inches='tight')
+        plt.close(fig); done[name] = out/f'{name}.png'
     def attempt(name, f):
         try: f()
         except (FileNotFoundError, SadlDataError) as e: skipped[name] = str(e)
@@ -579,8 +580,10 @@ def write_figures(
                                           f"run `sadl_reproduce --methods {','.join(TABLES[t][1])} --out {runs}`"
                                           + (" --seg DIR (a pre-training folder with B/, the other date)" if 'sadl_natural' in TABLES[t][1] else ''))
         parts += ['', *[f"Not rendered: {why}" for k, why in skipped.items() if k.startswith('table')]]
-        (out/'tables.md').write_text('\n'.join(parts) + '\n'); done['tables'] = out/'tables.md'
-        results_table(df, fmt='df').to_csv(out/'table1.csv'); done['table1'] = out/'table1.csv'
+        with atomic_path(out/'tables.md') as f: f.write_text('\n'.join(parts) + '\n')
+        done['tables'] = out/'tables.md'
+        with atomic_path(out/'table1.csv') as f: results_table(df, fmt='df').to_csv(f)
+        done['table1'] = out/'table1.csv'
         save('f1_vs_fraction', plot_f1_vs_fraction(df))
     attempt('tables', tables)
     attempt('fig4_change_maps', lambda: save('fig4_change_maps', plot_change_maps(

@@ -14,7 +14,7 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.torch_core import set_seed
-from .core import SadlDataError, normalize, rand
+from .core import SadlDataError, normalize, rand, atomic_path
 from .data import seg_dataloaders, cd_dataloaders
 from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, _gray
 from .model import ResNetFPN, export_backbone
@@ -514,7 +514,7 @@ def pretrain_contrastive(
     learn = contrastive_learner(dls, cfg, precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)])
     start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
     if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, as `sadl.learner.pretrain`
-    (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
+    with atomic_path(out/'config.json') as f: f.write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
     cbs = [QuietSkipToEpoch(start)] if start else []
     if progress: learn.fit(epochs, cbs=cbs)
     else:

@@ -24,7 +24,7 @@ from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
 from fastcore.basics import noop
 from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig, config_kwargs
-from .core import SadlDataError, normalize
+from .core import SadlDataError, normalize, atomic_path
 from .data import seg_dataloaders, cd_dataloaders, PatchDL
 from .views import make_views
 from .sampling import sample_points, missing_counts
@@ -34,9 +34,9 @@ from .losses import SaDLLoss, collapse_std
 # %% auto #0
 __all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup', 'SaDLViewsCallback', 'SaDLSiamese',
            'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
-           'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states', 'set_rng_states', 'Checkpoint',
-           'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress',
-           'SaDLDistributed', 'sadl_learner', 'pretrain_baseline', 'pretrain', 'plot_history']
+           'BuildingFreeMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states', 'set_rng_states',
+           'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder',
+           'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline', 'pretrain', 'plot_history']
 
 # %% ../nbs/06_learner.ipynb #36fd7d1d
 def poly_lr(
@@ -281,6 +281,26 @@ class CollapseMonitor(Callback):
             warnings.warn(f"epoch {self.epoch}: the projections collapsed (collapse_std={met.value:.2e}, {ratio:.3f} of the healthy "
                           f"1/sqrt({met.dim})); check the data (masks, views) or lower the learning rate", stacklevel=2)
 
+# %% ../nbs/06_learner.ipynb #a0865060
+class BuildingFreeMonitor(Callback):
+    "Warn once, after the first epoch, when more than `max_frac` of the samples had no building point in the overlap (mostly building-free data)."
+    order = 55  # with CollapseMonitor, after Recorder
+    def __init__(self,
+                 max_frac:float=0.5, # Warn above this fraction of samples without a building point
+                ):
+        self.max_frac, self.warned = max_frac, False
+    def after_epoch(self):
+        if self.warned or getattr(self.learn, 'skipped_epoch', False): return
+        met = next((m for m in self.learn.metrics if isinstance(m, MissingCount)), None)
+        if met is None or not met.valids: return
+        v = torch.cat(met.valids).bool()                                       # (N,2): background, building present
+        n, nb = _all_sum(torch.stack([torch.tensor(float(len(v)), device=v.device), (~v[:, 1]).sum().float()])).tolist()
+        self.warned = True
+        if nb > self.max_frac * n:
+            warnings.warn(f"epoch {self.epoch}: {int(nb)} of {int(n)} samples had no building point in the overlap of the views "
+                          "(history.csv: missing); the data are mostly building-free. The paper removes building-free patches: "
+                          "tile with sadl_tile (drops them by default for image + mask data) or tile_seg", stacklevel=2)
+
 # %% ../nbs/06_learner.ipynb #2eb084a9
 class SkipValidation(Callback):
     "Skip fastai's validation pass."
@@ -320,14 +340,12 @@ class HistoryCSV(Callback):
         self.write()
     def write(self):
         if _rank(): return                                   # rank 0 writes
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, 'w', newline='') as f:
+        with atomic_path(self.path) as tmp, open(tmp, 'w', newline='') as f:   # a kill never leaves half a file
             w = csv.DictWriter(f, fieldnames=HISTORY_COLS); w.writeheader(); w.writerows(self.rows)
 
 # %% ../nbs/06_learner.ipynb #676ab23d
 def _atomic_save(obj, path:Path):
-    tmp = path.with_name(path.name + f'.tmp{os.getpid()}')
-    torch.save(obj, tmp); os.replace(tmp, path)
+    with atomic_path(path) as tmp: torch.save(obj, tmp)           # temp + fsync + rename
 
 def _base_dl(dl): return getattr(dl, 'dl', dl)  # the loader inside fastai's DistributedDL
 
@@ -515,7 +533,7 @@ def sadl_learner(
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
     model = SaDLSiamese(SaDLModel(pool, c.channels, 2 * c.proj_dim, c.proj_dim, max(1, c.proj_dim // 4), pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
     cbs = [SaDLViewsCallback(c.size, c.n_points, swap, pool, c.color, c.seed), ParamScheduler({'lr': poly_lr(lr, c.final_lr, c.power)}),
-           SkipValidation(), CollapseMonitor(), *(cbs or [])]
+           SkipValidation(), CollapseMonitor(), BuildingFreeMonitor(), *(cbs or [])]
     learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=c.momentum, wd=c.wd),
                     lr=lr, metrics=sadl_metrics(), cbs=cbs, wd_bn_bias=True, train_bn=True)
     bar = hasattr(learn, 'progress')
@@ -563,7 +581,7 @@ def _finished_epochs(ck:Path, cfg:dict)->int:
     old = {**asdict(PretrainConfig()), **(st.get('config') or {})}   # options added later take their defaults
     diff = {k: (old.get(k), cfg[k]) for k in _RUN_KEYS if old.get(k) != cfg[k]}
     if diff: raise ValueError(f"{ck} was made with another configuration ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
-                              "use another out folder, or resume=False (CLI: drop --resume) to start over")
+                              "use another out folder, or resume=False to start over (CLI: --restart discards that run, or choose another --out)")
     return int(st['epoch']) + 1
 
 @config_kwargs(PretrainConfig)
@@ -587,6 +605,7 @@ def pretrain(
                                                       device=device, progress=progress, resume=resume, frac=cfg.frac, color=cfg.color,
                                                       num_workers=num_workers, precision=precision, width=cfg.width)
     data, out = Path(data), Path(out)
+    if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")   # before out is made
     bb, ck = out/'backbone.pth', out/'checkpoint.pth'
     cfgd = asdict(cfg)
     if resume and ck.is_file() and _finished_epochs(ck, cfgd) >= epochs and bb.is_file(): return bb

@@ -10,15 +10,15 @@ import numpy as np
 import torch, torch.nn as nn
 import rasterio, rasterio.shutil, rasterio.features
 from rasterio.windows import Window
-from rasterio.enums import Resampling
 from tqdm.auto import tqdm
 from .core import SadlDataError, IMAGE_EXTS, atomic_path, to_hwc
 from .data import normalize
 from .cd import load_cd_model
+from .tiling import parse_bands, raster_sample, stretch_params, to_uint8   # the one reader's band selection and stretch
 
 # %% auto #0
-__all__ = ['GDAL_CACHE_MB', 'predict_scene', 'open_pair', 'stretch_params', 'to_uint8', 'predict_raster', 'change_polygons',
-           'find_pairs', 'predict_pairs']
+__all__ = ['GDAL_CACHE_MB', 'predict_scene', 'open_pair', 'reading_of', 'predict_raster', 'change_polygons', 'find_pairs',
+           'predict_pairs']
 
 # %% ../nbs/07b_predict.ipynb #cc66ce6b
 def _starts(n:int, window:int, stride:int)->list: # window starts covering [0, n), n >= window
@@ -84,12 +84,6 @@ def predict_scene(
     return (prob / wsum)[:H, :W]
 
 # %% ../nbs/07b_predict.ipynb #5a32e24d
-def _parse_bands(bands)->list|None:
-    if bands is None or bands == '': return None
-    bs = [int(b) for b in str(bands).split(',')] if isinstance(bands, str) else [int(b) for b in bands]
-    if len(bs) not in (1, 3) or min(bs) < 1: raise ValueError(f"bands={bands!r}: give 3 band numbers (1-based), e.g. --bands 1,2,3 (or one for grey)")
-    return bs
-
 def open_pair(
     a, # Image file at time 1 (GeoTIFF or anything GDAL reads: PNG/JPG/BMP/...)
     b, # Image file at time 2, same size
@@ -110,7 +104,7 @@ def open_pair(
                             "co-register and crop them to the same grid")
     if da.crs and db.crs and da.crs != db.crs:
         raise SadlDataError(f"{a} is in {da.crs} but {b} in {db.crs}: reproject one onto the other's grid first")
-    bs = _parse_bands(bands)
+    bs = parse_bands(bands)
     if bs is None: bs = [1, 2, 3] if da.count >= 3 else [1]
     for d, p in ((da, a), (db, b)):
         if max(bs) > d.count: raise SadlDataError(f"{p} has {d.count} band(s); bands {bs} asked (use --bands with numbers <= {d.count})")
@@ -120,43 +114,25 @@ def open_pair(
                         width=da.width, height=da.height)
 
 # %% ../nbs/07b_predict.ipynb #eef188f6
-def stretch_params(
-    ds, # An open rasterio dataset
-    bands:list, # 1-based bands used
-    stretch:str='auto', # 'auto' (percentile for data deeper than 8 bits), 'percentile', or 'none' (16-bit scaled by 1/257)
-    lo:float=2., # Lower percentile of the stretch
-    hi:float=98., # Upper percentile of the stretch
-)->dict: # method, and per band (lo, hi) values when stretched
-    "How to turn the bands of `ds` into 8-bit: kept, scaled, or stretched between percentiles of a decimated read."
-    if stretch not in ('auto', 'percentile', 'none'): raise ValueError(f"stretch={stretch!r}: use auto, percentile or none")
-    if not 0 <= lo < hi <= 100: raise ValueError(f"percentiles lo={lo}, hi={hi}: need 0 <= lo < hi <= 100")
-    dt = np.dtype(ds.dtypes[0])
-    if stretch == 'none' or (stretch == 'auto' and dt == np.uint8):
-        if dt not in (np.uint8, np.uint16): raise SadlDataError(f"{ds.name}: {dt} data needs a stretch (use --stretch percentile)")
-        return dict(method='none' if dt == np.uint8 else 'scale 1/257', dtype=str(dt))
-    f = max(1, math.ceil(math.sqrt(ds.width * ds.height / 1e6)))
-    small = ds.read(bands, out_shape=(len(bands), max(1, ds.height // f), max(1, ds.width // f)), resampling=Resampling.nearest)
-    nod = ds.nodata
-    ranges = []
-    for x in small.astype(np.float64):
-        v = x[x != nod] if nod is not None else x.ravel()
-        l, h = (np.percentile(v, [lo, hi]) if v.size else (0., 1.))
-        ranges.append((float(l), float(h) if h > l else float(l) + 1.))
-    return dict(method=f'percentile {lo:g}-{hi:g}', dtype=str(dt), ranges=ranges)
+def _stretch(ds, bands:list, stretch:str='auto', lo:float=2., hi:float=98.)->dict:
+    "`stretch_params` of an open dataset, from its decimated read."
+    return stretch_params(raster_sample(ds, bands), ds.dtypes[0], stretch, lo, hi, ds.nodata, ds.name)
 
-def to_uint8(
-    x:np.ndarray, # (C,h,w) raw band values
-    sp:dict, # `stretch_params` of the dataset
-)->np.ndarray: # uint8 (h,w,3) RGB
-    "Raw bands -> 8-bit RGB (one band is repeated to grey)."
-    if sp['method'] == 'none': y = x.astype(np.uint8, copy=False)
-    elif sp['method'] == 'scale 1/257': y = ((x.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    else:
-        y = np.empty(x.shape, np.uint8)
-        for i, (l, h) in enumerate(sp['ranges']):
-            y[i] = np.clip((x[i].astype(np.float32) - l) * (255. / (h - l)) + 0.5, 0, 255).astype(np.uint8)
-    if y.shape[0] == 1: y = np.repeat(y, 3, 0)
-    return np.ascontiguousarray(y.transpose(1, 2, 0))
+def reading_of(
+    model, # model.pth written by `finetune` (its folder's config.json names the training data), or a module
+    tiling=None, # tiling.json written by `tile_scenes`, or the data folder holding it; None: that of the model's training data
+)->dict: # bands (None: the default), stretch, source (the tiling.json used, or None)
+    "How to read images for `model`: the band selection and stretch its training data were tiled with."
+    rec = None
+    if tiling is not None:
+        rec = Path(tiling)/'tiling.json' if Path(tiling).is_dir() else Path(tiling)
+        if not rec.is_file(): raise FileNotFoundError(f"{rec}: no tiling record (sadl_tile writes tiling.json in its output folder)")
+    elif isinstance(model, (str, Path)) and (cf := Path(model).parent/'config.json').is_file():
+        data = json.loads(cf.read_text()).get('data')
+        if data and (Path(data)/'tiling.json').is_file(): rec = Path(data)/'tiling.json'
+    if rec is None: return dict(bands=None, stretch='auto', source=None)
+    r = json.loads(rec.read_text())
+    return dict(bands=r.get('bands'), stretch=r.get('stretch') or 'auto', source=str(rec))
 
 # %% ../nbs/07b_predict.ipynb #b95adee0
 def _read_strip(ds, bands, sp, y, window, Wp):
@@ -185,7 +161,7 @@ def predict_raster(
     bs:int=4, # Windows per forward pass
     threshold:float|None=None, # Change probability above which a pixel is changed; None: the model's (`finetune`'s choice, else 0.5)
     bands=None, # 1-based bands used as RGB ('1,2,3'); default: the first three
-    stretch:str='auto', # 'auto', 'percentile' or 'none' (see `stretch_params`)
+    stretch:str='auto', # 'auto', 'percentile' or 'none' (see `sadl.tiling.read_raster`); `reading_of` gives a model's
     prob:bool=False, # Also write the float32 change probability <name>_prob.tif
     polygons:bool=False, # Also write the changed regions as <name>_changes.geojson, with their area
     force:bool=False, # Overwrite outputs of the same name
@@ -209,7 +185,8 @@ def predict_raster(
     if polygons: files['polygons'] = out/f'{name}_changes.geojson'
     old = [str(f) for f in files.values() if f.exists()]
     if old and not force: raise FileExistsError(f"{old[0]} exists: choose another --out or --name, or pass --force to overwrite")
-    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB): sps = [stretch_params(d, info['bands'], stretch) for d in (da, db)]
+    (out/f'.{name}_change.tmp.tif').unlink(missing_ok=True)                 # left by a killed run (the PNG's intermediate)
+    with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB): sps = [_stretch(d, info['bands'], stretch) for d in (da, db)]
     H, W = da.height, da.width
     Hp, Wp = max(H, window), max(W, window)
     ys, xs = _starts(Hp, window, window - overlap), _starts(Wp, window, window - overlap)

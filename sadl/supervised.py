@@ -15,7 +15,7 @@ from fastai.callback.schedule import ParamScheduler, SchedLin
 from fastai.losses import CrossEntropyLossFlat
 from fastai.optimizer import SGD
 from fastai.torch_core import set_seed
-from .core import SadlDataError
+from .core import SadlDataError, atomic_path
 from .data import normalize, seg_dataloaders
 from .model import export_backbone
 from .cd import cd_metrics
@@ -184,7 +184,7 @@ def pretrain_supervised(
     if not start:
         for f in (bb, out/'best.json'): f.unlink(missing_ok=True)        # a fresh run: no stale best
         export_backbone(learn.model.encoder, out/'backbone_start.pth')     # the starting point, as `sadl.learner.pretrain`
-    (out/'config.json').write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
+    with atomic_path(out/'config.json') as f: f.write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
     cbs = [QuietSkipToEpoch(start)] if start else []
     if progress: learn.fit(epochs, cbs=cbs)
     else:

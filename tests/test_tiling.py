@@ -10,7 +10,7 @@ def test_read_write_roundtrip(tmp_path):
     write_image(tmp_path/'a/x.png', img); write_mask(tmp_path/'l/x.png', m)
     assert np.array_equal(read_image(tmp_path/'a/x.png'), img) and np.array_equal(read_mask(tmp_path/'l/x.png'), m)
     cv2.imwrite(str(tmp_path/'g.tif'), (img[..., 0].astype(np.uint16) * 257))
-    assert np.array_equal(read_image(tmp_path/'g.tif'), np.repeat(img[..., :1], 3, 2))
+    assert np.array_equal(read_image(tmp_path/'g.tif', stretch='none'), np.repeat(img[..., :1], 3, 2))   # 16-bit scaled by 1/257
 
 def test_bad_inputs(tmp_path):
     (tmp_path/'bad.png').write_bytes(b'garbage')
@@ -51,11 +51,12 @@ def test_inria_strip_retiles_exactly(tmp_path, shared_data):
     assert np.array_equal(read_image(tmp_path/'out2/A/austin1_0000_1024.png'), read_image(shared_data/'inria_samples/A/austin1_0000_1024.png'))
 
 def test_odd_sizes_and_padding():
-    assert tile_offsets(300, 517) == [(0, 0), (0, 256)]
-    assert len(tile_offsets(300, 517, pad=True)) == 6
+    assert tile_offsets(300, 517, edge='drop') == [(0, 0), (0, 256)]
+    assert tile_offsets(300, 517) == [(r, c) for r in (0, 44) for c in (0, 256, 261)]
+    assert len(tile_offsets(300, 517, edge='pad')) == 6
     a = np.arange(300 * 517, dtype=np.int32).reshape(300, 517)
     out = np.zeros((512, 768), np.int32)
-    for r, c, p in tile_array(a, pad=True): out[r:r + 256, c:c + 256] = p
+    for r, c, p in tile_array(a, edge='pad'): out[r:r + 256, c:c + 256] = p
     assert np.array_equal(out[:300, :517], a) and out[300:].sum() == 0
 
 def test_bad_scenes(tmp_path):
@@ -149,7 +150,7 @@ def test_list_split_of_the_source_is_kept(tmp_path):
     _tree(tmp_path/'src', [f'{d}/s{k}.png' for k in range(3) for d in ('A', 'B', 'label')])
     (tmp_path/'src/list').mkdir(); (tmp_path/'src/list/train.txt').write_text('s0\ns2\n'); (tmp_path/'src/list/test.txt').write_text('s1\n')
     r = tile_scenes(tmp_path/'src', tmp_path/'out', size=32, progress=False)
-    assert r['split_by'] == 'own' and r['splits'] == {'train': 8, 'test': 4}
+    assert r['split_by'] == 'own' and r['splits'] == {'train': 18, 'test': 9}   # 70x90 at 32: 3x3 patches, the last on the border
     assert all(n.startswith('s1_') for n in (tmp_path/'out/list/test.txt').read_text().split())
 
 def test_binarize_and_stale_outputs(tmp_path, console):
@@ -163,5 +164,5 @@ def test_binarize_and_stale_outputs(tmp_path, console):
     assert read_mask(tmp_path/'out/label/x_0000_0000.png')[:20].all()
     r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '16', '--binarize', '128', '--quiet')
     assert r.returncode == 2 and '--force' in r.stderr
-    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '16', '--binarize', '128', '--quiet', '--force')
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '16', '--binarize', '128', '--quiet', '--force', '--keep_empty')
     assert r.returncode == 0 and len(list((tmp_path/'out/A').iterdir())) == 16   # the 32 px patches are gone
