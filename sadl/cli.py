@@ -301,12 +301,14 @@ def sadl_finetune(
         if init != 'random' and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: neither 'random' nor an existing file")
         if (Path(out)/'metrics.json').exists() and not force:
             raise FileExistsError(f"{Path(out)/'metrics.json'} exists from an earlier run: choose another --out, or pass --force")
+        check_out(out)
+        check_device(device)
         cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, bs=bs, lr=lr, seed=seed, channels=channels, width=width,
                                   epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
         import json
         from sadl.cd import finetune
         with new_folder(out):
-            m = finetune(data, out, cfg, device=device, progress=not quiet)
+            m = finetune(data, out, cfg, device=device, progress=show_progress(quiet))
         print(json.dumps({k: round(v, 4) for k, v in m.items()}))
 
 # %% ../nbs/09_cli.ipynb #02be1d0a
@@ -393,9 +395,11 @@ def sadl_reproduce(
             for m in ms: need(m in METHODS or m in INITS, 'methods', methods, f"unknown method {m!r}; choose from {', '.join((*INITS, *METHODS))}")
         for f in fr or []: need(0 < f <= 1, 'fracs', fracs, 'every label fraction must be in (0, 1]')
         for o, v in (('pretrain_epochs', pretrain_epochs), ('finetune_epochs', finetune_epochs)): need(v is None or v >= 1, o, v, 'must be >= 1')
+        check_out(out or f'runs/{preset}')
+        check_device(device)
         from sadl.reproduce import reproduce
         df = reproduce(preset, out, seg=seg, cd=cd, imagenet=imagenet, methods=ms, fracs=fr, seeds=sd,
-                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, device=device, progress=not quiet)
+                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, device=device, progress=show_progress(quiet))
         out = Path(out or f'runs/{preset}')
         print(f"\nResults ({len(df)} fine-tuning runs; change class on the test split; mean ± std over seeds):\n")
         print((out/'table1.md').read_text())

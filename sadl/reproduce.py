@@ -38,23 +38,24 @@ class Preset:
     probe:bool = True              # Linear probes of every backbone after pre-training (`sadl.probe`), the verdict's gate
     start_row:bool = True          # Fine-tune the pre-training's own starting weights as a Table I row ('start')
 
-_CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.05, width=32, channels=64, proj_dim=256, precision='fast')
-_CPU_FINETUNE = dict(epochs=4, bs=8, width=32, epoch_size=256, monitor='ap', threshold='val', precision='fast')
+_CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.05, width=32, channels=64, proj_dim=256, precision='fp32')
+_CPU_FINETUNE = dict(epochs=40, patience=6, bs=8, lr=0.05, width=32, epoch_size=256, monitor='ap', threshold='val',
+                     precision='fp32', cache='memmap')
 
 PRESETS = {
     'tiny': Preset('tiny',
-        seg=dict(synth=1024, size=64), cd=dict(synth=1280, size=64),
-        methods=['simsiam', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2],
+        seg=dict(synth=1024, size=64, seed=0), cd=dict(synth=1280, size=64, seed=2),
+        methods=['simsiam', 'insup', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False,
         pretrain=dict(_CPU_PRETRAIN), finetune=dict(_CPU_FINETUNE)),
     'small': Preset('small',
-        seg=dict(synth=1024, size=64, real=True), cd=dict(synth=1280, size=64, real=True),
-        methods=['simsiam', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2],
+        seg=dict(synth=1024, size=64, seed=0, real=True), cd=dict(synth=1280, size=64, seed=2, real=True),
+        methods=['simsiam', 'insup', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False,
         pretrain=dict(_CPU_PRETRAIN), finetune=dict(_CPU_FINETUNE)),
     'paper': Preset('paper',
         seg=dict(path=None), cd=dict(path=None),
         methods=['simsiam', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.01, 0.05, 0.2, 1.0], seeds=[0, 1, 2],
         pretrain=dict(epochs=200, bs=64, size=256, n_points=16),
-        finetune=dict(epochs=200, bs=8)),
+        finetune=dict(epochs=200, bs=8, cache='memmap')),
 }
 
 # %% ../nbs/07a_reproduce.ipynb #42f606e3
@@ -71,6 +72,13 @@ def config_key(
 )->str: # `run_key` of those options' values and `facts`
     "Run key of a configuration: the values of the options named in `names`, and `facts`."
     return run_key({**{k: getattr(cfg, k) for k in names}, **facts})
+
+def _write(
+    path:Path, # File to (re)write
+    text:str,  # Its whole content
+):
+    "Write `text` atomically (temp file, fsync, rename): a killed run never leaves half a file that a rerun would trust."
+    with atomic_path(path) as tmp: tmp.write_text(text)
 
 def _done(
     folder:Path, # Folder of one run
@@ -135,7 +143,7 @@ def prepare_data(
                 src = sh/r
                 if spec['size'] < read_image(next(iter(sorted((src/'A').iterdir())))).shape[0]:
                     src = Path(out)/'data'/f'{r}_{spec["size"]}'
-                    if not (src/'list').is_dir(): tile_scenes(sh/r, src, size=spec['size'], progress=False)
+                    if not (src/'list').is_dir(): tile_scenes(sh/r, src, size=spec['size'], drop_empty=kind == 'seg', progress=False)   # the paper drops building-free pre-training patches
                 names += _link_layout(src, dst, r.split('_')[0] + '_', subdirs)
             splits = {'train': 0.8, 'val': 0.2} if kind == 'seg' else {'train': 0.8, 'val': 0.1, 'test': 0.1}
             write_splits(dst, names, splits=splits, seed=0)
@@ -188,7 +196,7 @@ def _fresh(
     if kept.is_dir() and not folder.exists():
         folder.parent.mkdir(parents=True, exist_ok=True); shutil.move(str(kept), str(folder))
     folder.mkdir(parents=True, exist_ok=True)
-    kf.write_text(key)
+    _write(kf, key)
 
 def _second_date(
     preset:Preset,      # The preset (its `seg` spec says whether the pre-training data are synthetic)
@@ -235,7 +243,7 @@ def pretrain_all(
         t0 = time.time()
         if progress: print(f"pre-training '{m}' ({', '.join(f'{k}={v}' for k, v in kw.items())})")
         res[m] = Path(pretrain(data, folder, cfg, device=device, progress=progress, resume=True))
-        (folder/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
+        _write(folder/'elapsed_s.txt', f'{time.time()-t0:.1f}')
     return res
 
 # %% ../nbs/07a_reproduce.ipynb #91e7ac66
@@ -271,7 +279,7 @@ def finetune_all(
                     if progress: print(f"fine-tuning from '{name}', {frac:.0%} of the labels, seed {seed}")
                     t0 = time.time()
                     finetune(cd, folder, cfg, device=device, progress=progress)
-                    (folder/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
+                    _write(folder/'elapsed_s.txt', f'{time.time()-t0:.1f}')
                 el = folder/'elapsed_s.txt'
                 rows.append({'init': name, 'frac': frac, 'seed': seed, **_read_metrics(folder),
                              'elapsed_s': float(el.read_text()) if el.exists() else float('nan'), 'run_key': key})
@@ -510,7 +518,7 @@ def reproduce(
     except BaseException:
         if not existed: shutil.rmtree(out, ignore_errors=True)   # a refused command leaves no output folder behind
         raise
-    (out/'config.json').write_text(json.dumps({'preset': asdict(p), 'data': {k: str(v) for k, v in data.items()},
+    _write(out/'config.json', json.dumps({'preset': asdict(p), 'data': {k: str(v) for k, v in data.items()},
                                               'imagenet': imagenet}, indent=2, default=str))
     backbones = pretrain_all(p, data['seg'], out, init=imagenet, device=device, progress=progress)
     # the pre-training's own starting weights, fine-tuned without pre-training: separates pre-training from init scheme
@@ -520,7 +528,7 @@ def reproduce(
     if p.probe and backbones:
         if progress: print("linear probes of the pre-trained backbones (building mask on seg val, change mask on CD test)")
         probe = probe_table({'pixels': 'pixels', **start, **backbones}, data['seg'], data['cd'], progress=progress)
-        probe.to_csv(out/'probe.csv')
+        with atomic_path(out/'probe.csv') as tmp: probe.to_csv(tmp)
     inits = {'random': 'random', **(start if p.start_row else {}), **({'imagenet': imagenet} if imagenet else {}), **backbones}
     finetune_all(p, data['cd'], out, inits, device=device, progress=progress)
     df = pd.read_csv(out/'results.csv')   # this invocation's runs and earlier ones in `out`
@@ -535,5 +543,5 @@ def reproduce(
     if 'best_step' in df.columns and df.best_step.notna().all(): _save_fig(plot_f1_vs_steps(df), out/'f1_vs_steps.png')
     if any((out/'finetune').glob(f'*/frac{max(p.fracs):g}/seed*/history.csv')):
         _save_fig(plot_valid_curves(out, frac=max(p.fracs)), out/'valid_ap_vs_steps.png')
-    (out/'elapsed_s.txt').write_text(f'{time.time()-t0:.1f}')
+    _write(out/'elapsed_s.txt', f'{time.time()-t0:.1f}')
     return df
