@@ -8,7 +8,7 @@ PYTHON ?= python3
 STAMP := $(VENV)/.sadl-installed
 PRESET ?= tiny
 
-.PHONY: install test demo check-sync nbtest pytest readme figures docs docs-check clean
+.PHONY: install test demo check-sync nbtest pytest readme figures docs docs-quarto docs-check clean
 
 # A fresh venv lets pip resolve the registry's newest torch + torchvision pair; the
 # machine's CPU-only torch 2.13 wheel has no torchvision that imports with it.
@@ -47,19 +47,30 @@ figures: install
 docs-check: install
 	$(BIN)/python tools/check_docs.py
 
-# The docs site in _docs/ (nbdev_docs renders the processed notebooks with quarto). quarto comes
-# from the `quarto-cli` package, whose build downloads the quarto binary from GitHub: where that
-# host cannot be reached the install fails and this target stops. Never call nbdev_docs without
-# quarto on PATH: it then runs `sudo` and `pip install -e .[dev]` with whatever pip is first on PATH.
-# Not part of `make test`/CI (network at install time; see CONTRIBUTING.md).
+# The docs site in _site/, offline (tools/make_docs.py): nbdev's processing of every notebook (docs-check,
+# _proc/), one Markdown page per notebook, mkdocs-material with KaTeX from the npm registry (cached in
+# _mkdocs/), `mkdocs build --strict`, then a check that every image, stylesheet, script and internal link
+# of _site/ resolves and that no page loads anything from the internet. Open _site/index.html, or
+# `python -m http.server -d _site` (search needs a server). Part of `make test`.
+docs: docs-check
+	$(BIN)/python tools/make_docs.py pages
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -f _mkdocs/mkdocs.yml
+	$(BIN)/python tools/make_docs.py check
+	@echo "docs site in _site/ (open _site/index.html, or: python -m http.server -d _site)"
+
+# nbdev's own site in _docs/ (nbdev_docs renders the processed notebooks with quarto), for machines that
+# have quarto. quarto comes from the `quarto-cli` package, whose build downloads the quarto binary from
+# GitHub: where that host cannot be reached the install fails and this target stops. Never call nbdev_docs
+# without quarto on PATH: it then runs `sudo` and `pip install -e .[dev]` with whatever pip is first on PATH.
+# Not part of `make test`/CI; `make docs` is the offline build.
 QUARTO_CLI ?= quarto-cli>=1.4
-docs: install
+docs-quarto: install
 	$(BIN)/python -c "import quarto_cli" 2>/dev/null || $(BIN)/python -m pip install -q "$(QUARTO_CLI)" \
-	  || { echo "make docs: could not install $(QUARTO_CLI) (its build downloads the quarto binary from GitHub); README stays on tools/make_readme.py"; exit 1; }
+	  || { echo "make docs-quarto: could not install $(QUARTO_CLI) (its build downloads the quarto binary from GitHub); use make docs"; exit 1; }
 	export PATH="$$($(BIN)/python -c 'import quarto_cli, os; print(os.path.dirname(quarto_cli.__file__))')/bin:$(abspath $(BIN)):$$PATH"; \
-	command -v quarto >/dev/null || { echo "make docs: quarto not found after installing $(QUARTO_CLI)"; exit 1; }; \
+	command -v quarto >/dev/null || { echo "make docs-quarto: quarto not found after installing $(QUARTO_CLI)"; exit 1; }; \
 	quarto --version; $(BIN)/nbdev_docs
-	@echo "docs site in _docs/ (open _docs/index.html)"
+	@echo "nbdev's docs site in _docs/ (open _docs/index.html)"
 
 # Tests run with TMPDIR set to a fresh folder that is removed afterwards: notebooks and tests make
 # temporary folders (checkpoints, backbones, synthetic data: several GB per run) and a test run
@@ -70,10 +81,10 @@ nbtest: install
 pytest: install
 	d=$$(mktemp -d -t sadl-test.XXXXXX); rc=0; TMPDIR=$$d $(BIN)/python -m pytest -q --basetemp=$$d/pytest tests || rc=$$?; rm -rf $$d; exit $$rc
 
-test: check-sync nbtest pytest docs-check
+test: check-sync nbtest pytest docs
 
 demo: install
 	$(BIN)/sadl_reproduce --preset $(PRESET) --out runs/$(PRESET)
 
 clean:
-	rm -rf runs _proc _docs
+	rm -rf runs _proc _docs _site _mkdocs

@@ -76,3 +76,17 @@ def test_scrub():
     assert test('took 00:07\n') == 'took 00:07\n'                                           # other text untouched
     assert test(f"Path('{ROOT.parent}/shared/data')") == "Path('<repo>/../shared/data')"
     assert test(f"{ROOT}/runs/x") == '<repo>/runs/x'
+
+def test_fig_dpi(tmp_path):
+    "quarto's `#| fig-dpi: N` stores that cell's figures at N dpi (whatever dpi they were drawn at); the next cell is back to the figure's own."
+    fig = "fig = plt.figure(figsize=(1, 1), dpi=30); fig.gca().plot([0, 1])"
+    cells = [_cell("import matplotlib.pyplot as plt"), _cell("#| fig-dpi: 90\n" + fig), _cell(fig + " "), _cell("#| fig-dpi: lots\n" + fig)]
+    f = tmp_path/'t.ipynb'
+    f.write_text(json.dumps(dict(cells=cells[:3], metadata={}, nbformat=4, nbformat_minor=5), indent=1))
+    _run_tool(f, '--colors', '0')
+    from PIL import Image
+    def width(c): return Image.open(io.BytesIO(base64.b64decode([o for o in c['outputs'] if 'image/png' in o.get('data', {})][0]['data']['image/png']))).size[0]
+    big, small = [width(c) for c in json.loads(f.read_text())['cells'][1:]]
+    assert abs(big / small - 3) < 0.1, (big, small)       # 90 dpi vs the figure's 30 (bbox 'tight' sizes both alike)
+    f.write_text(json.dumps(dict(cells=[cells[0], cells[3]], metadata={}, nbformat=4, nbformat_minor=5), indent=1))
+    assert 'whole number of dots per inch' in _run_tool(f, rc=1).stderr

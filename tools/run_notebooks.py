@@ -5,9 +5,9 @@ What `nbdev_test` runs is what runs here: the same cells (those flagged with a `
 directive such as `#|slow`, `#|cuda`, `#|notest`, `#|eval: false`, and `nbdev_export()`
 cells are skipped and keep whatever output they had), in the notebook's folder, stopping
 at the first error (the notebook is then left unchanged). Every run is seeded and
-matplotlib draws PNGs at a low dpi, so re-running gives the same bytes on the same library
-versions; what would still differ between runs or machines is not stored: stderr, progress
-bars, the outputs of cells marked `#|output: false` (e.g. timings); temporary folder names, this
+matplotlib draws PNGs at a low dpi (a cell marked with quarto's `#| fig-dpi: N` stores its
+figures at N dpi), so re-running gives the same bytes on the same library versions; what
+would still differ between runs or machines is not stored: stderr, progress bars, the outputs of cells marked `#|output: false` (e.g. timings); temporary folder names, this
 checkout's path (`<repo>`) and the `time` column of fastai's fit table (`--:--`) are replaced. The result is cleaned with nbdev's own `clean_nb` (settings.ini: `clear_all =
 False` keeps the outputs), so `make check-sync` stays green.
 
@@ -47,6 +47,18 @@ _r.seed({seed}); _np.random.seed({seed}); _t.manual_seed({seed})
 _m.rcParams.update({{'figure.dpi': {dpi}, 'savefig.dpi': {dpi}, 'figure.max_open_warning': 0}})
 """
 
+# quarto's `#| fig-dpi: N` cell option: that cell's figures are stored at N dpi, whatever dpi they were drawn
+# at (a panel of many small images stays legible on the docs page); other cells keep each figure's own dpi.
+_FIG_DPI_ON = "from matplotlib_inline.backend_inline import set_matplotlib_formats as _smf; _smf('png', dpi={dpi})"
+_FIG_DPI_OFF = "_smf('png')"   # back to CaptureShell's mpl_format
+
+def _fig_dpi(cell):
+    "The cell's `#| fig-dpi: N` (an int), else None."
+    v = _directives(cell).get('fig-dpi:')
+    if not v: return None
+    try: return int(v[0])
+    except ValueError: raise ValueError(f"`#| fig-dpi: {v[0]}`: give a whole number of dots per inch, e.g. `#| fig-dpi: 120`") from None
+
 def run_notebook(path:Path, # Notebook to execute
                  flags:set=frozenset(), # Flags (from tst_flags) whose cells run anyway
                  dpi:int=64, # matplotlib figure dpi for stored PNGs
@@ -71,8 +83,11 @@ def run_notebook(path:Path, # Notebook to execute
             for cell in nb.cells:
                 if _skip(cell, skip): continue
                 cell.outputs = []
+                fig_dpi = _fig_dpi(cell)
+                if fig_dpi: sh.run(_FIG_DPI_ON.format(dpi=fig_dpi))
                 sh.cell(cell)
                 if sh.exc: raise RuntimeError(sh.prettytb(fname=path))
+                if fig_dpi: sh.run(_FIG_DPI_OFF)
                 keep_reproducible(cell, _directives(cell))
     finally:   # leave the calling process as it was (tests run this in-process)
         if env is None: os.environ.pop('IN_TEST', None)
