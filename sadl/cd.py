@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin
-from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback
+from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback, TrackerCallback
+from fastai.callback.core import CancelFitException
 from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed, default_device
@@ -28,8 +29,8 @@ from .config import FinetuneConfig, config_kwargs
 # %% auto #0
 __all__ = ['CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
            'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment',
-           'cd_learner', 'convergence', 'finetune', 'load_cd_model', 'overlay_changes', 'confusion_rgb',
-           'plot_change_map', 'METRICS']
+           'cd_learner', 'convergence', 'GraceEarlyStopping', 'finetune', 'load_cd_model', 'overlay_changes',
+           'confusion_rgb', 'plot_change_map', 'METRICS']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 _all_ = ['METRICS']  # defined in sadl.core, importable from here as before
@@ -285,15 +286,34 @@ def convergence(
     epochs:int, # The cap: epochs the run was allowed
     patience:int|None=None, # Epochs without improvement that end a run; None: a tenth of `epochs` (at least 1)
     steps_per_epoch:int=1, # Optimiser steps per epoch
+    min_delta:float=0., # Smallest gain that counts as an improvement (fastai `EarlyStoppingCallback`'s rule)
 )->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
-    "Best epoch (earliest of ties), steps taken, and whether the last `patience` epochs brought no better score."
+    "Best epoch (earliest of ties), steps taken, and whether the last `patience` epochs brought no gain above `min_delta`."
     s = np.asarray(scores, dtype=float)
     if not len(s): raise ValueError("convergence: no epochs in the history")
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
+    ref, wait = -np.inf, 0                               # EarlyStoppingCallback: better means above the last best by min_delta
+    for v in s:
+        if v - min_delta > ref: ref, wait = v, 0
+        else: wait += 1
     n = len(s)
     return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
-                converged=bool(n - 1 - best >= p), stop='patience' if n < epochs else 'cap')
+                converged=bool(wait >= p), stop='patience' if n < epochs else 'cap')
+
+# %% ../nbs/07_cd.ipynb #0970625a
+class GraceEarlyStopping(EarlyStoppingCallback):
+    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs have run."
+    def __init__(self,
+                 min_epochs:int=0, # Grace period in epochs: no stop before it ends
+                 **kwargs, # `EarlyStoppingCallback`'s options: monitor, comp, min_delta, patience
+                ):
+        super().__init__(**kwargs)
+        self.min_epochs = min_epochs
+    def after_epoch(self):
+        TrackerCallback.after_epoch(self)               # updates best and new_best
+        self.wait = 0 if self.new_best else self.wait + 1
+        if self.wait >= self.patience and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
 # %% ../nbs/07_cd.ipynb #51a55116
 @config_kwargs(FinetuneConfig)
@@ -323,7 +343,7 @@ def finetune(
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
     spe = len(dls.train)                                 # optimiser steps per epoch
     # the best epoch's weights go to out/.best (removed at the end; on several processes rank 0 saves and every rank loads)
-    stop = [EarlyStoppingCallback(monitor=monitor, comp=np.greater, patience=cfg.patience)] if cfg.patience else []
+    stop = [GraceEarlyStopping(cfg.min_epochs, monitor=monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
     with _quiet(progress, learn):
         learn.path, learn.model_dir = out, '.best'
         learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
@@ -336,7 +356,7 @@ def finetune(
     if _rank() == 0: shutil.rmtree(out/'.best', ignore_errors=True)
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[monitor], epochs, cfg.patience, spe)
+    conv = convergence(hist[monitor], epochs, cfg.patience, spe, cfg.min_delta)
     best = conv['best_epoch']
     used = cfg.make(width=learn.model.width)             # as used: the width read from the init file
     facts = dict(data=str(data), device=str(dls.device), decision_threshold=thr)

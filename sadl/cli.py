@@ -384,6 +384,7 @@ def sadl_reproduce(
     pretrain_epochs:int=None, # Override the preset's pre-training epochs
     finetune_epochs:int=None, # Override the preset's fine-tuning epochs
     device:str=None,         # cuda | cpu (default: cuda when available)
+    jobs:int=None,           # Fine-tuning runs at a time (default: one per core up to 4 on a CPU, 1 on a GPU)
     quiet:store_true=False,  # No progress bars
     debug:store_true=False,  # Show the traceback of an error
 ):
@@ -394,12 +395,12 @@ def sadl_reproduce(
             from sadl.registry import METHODS, INITS                 # plain Python: the names are checked before torch loads
             for m in ms: need(m in METHODS or m in INITS, 'methods', methods, f"unknown method {m!r}; choose from {', '.join((*INITS, *METHODS))}")
         for f in fr or []: need(0 < f <= 1, 'fracs', fracs, 'every label fraction must be in (0, 1]')
-        for o, v in (('pretrain_epochs', pretrain_epochs), ('finetune_epochs', finetune_epochs)): need(v is None or v >= 1, o, v, 'must be >= 1')
+        for o, v in (('pretrain_epochs', pretrain_epochs), ('finetune_epochs', finetune_epochs), ('jobs', jobs)): need(v is None or v >= 1, o, v, 'must be >= 1')
         check_out(out or f'runs/{preset}')
         check_device(device)
-        from sadl.reproduce import reproduce
+        from sadl.reproduce import reproduce, auto_jobs
         df = reproduce(preset, out, seg=seg, cd=cd, imagenet=imagenet, methods=ms, fracs=fr, seeds=sd,
-                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, device=device, progress=show_progress(quiet))
+                       pretrain_epochs=pretrain_epochs, finetune_epochs=finetune_epochs, device=device, progress=show_progress(quiet), jobs=jobs or auto_jobs(device))
         out = Path(out or f'runs/{preset}')
         print(f"\nResults ({len(df)} fine-tuning runs; change class on the test split; mean ± std over seeds):\n")
         print((out/'table1.md').read_text())

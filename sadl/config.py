@@ -158,6 +158,8 @@ class FinetuneConfig(_Config):
     epoch_size:int|None=None # Training pairs per epoch (reshuffled passes cycled or cut: equal steps at every fraction); None: one pass (the paper)
     monitor:str='f1' # Validation metric that picks the best epoch: 'f1' (the authors) or 'ap' (threshold-free)
     patience:int|None=None # Stop after this many epochs without a better `monitor` (converged); None: all `epochs` (the paper)
+    min_delta:float=0. # Smallest gain of `monitor` that counts as better for `patience` (e.g. 0.005: half an AP point)
+    min_epochs:int=0 # No early stop before this many epochs: a grace period (random init sits on a plateau first)
     threshold:str='argmax' # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
     precision:str='fp32' # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
     mom:float=0.9 # SGD momentum
@@ -182,6 +184,8 @@ class FinetuneConfig(_Config):
         if self.channels < 1 or (self.width is not None and self.width < 1): raise ValueError(f"channels={self.channels}, width={self.width}: must be >= 1")
         if self.epoch_size is not None and self.epoch_size < 1: raise ValueError(f"epoch_size={self.epoch_size}: must be >= 1")
         if self.cache not in ('memory', 'memmap'): raise ValueError(f"cache={self.cache!r}: use 'memory' or 'memmap'")
+        if not 0 <= self.min_epochs <= self.epochs: raise ValueError(f"min_epochs={self.min_epochs}: need 0 <= min_epochs <= epochs={self.epochs}")
+        if not 0 <= self.min_delta < 1: raise ValueError(f"min_delta={self.min_delta}: need 0 <= min_delta < 1 (a gain of the validation score)")
         if self.patience is not None and not 1 <= self.patience < self.epochs:
             raise ValueError(f"patience={self.patience}: need 1 <= patience < epochs={self.epochs} (or None: no early stop)")
         return self

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PRESETS', 'MATCH_MARGIN', 'Preset', 'run_key', 'config_key', 'prepare_data', 'check_disjoint', 'pretrain_all',
            'finetune_all', 'mean_ci', 'paired_comparison', 'claim_verdicts', 'run_summary', 'verdict_report',
-           'reproduce', 'METHODS', 'INITS', 'TABLE1', 'METRICS']
+           'auto_jobs', 'reproduce', 'METHODS', 'INITS', 'TABLE1', 'METRICS']
 
 # %% ../nbs/07a_reproduce.ipynb #e6bfd4f6
 import json, hashlib, os, shutil, time
@@ -38,14 +38,14 @@ class Preset:
     probe:bool = True              # Linear probes of every backbone after pre-training (`sadl.probe`), the verdict's gate
     start_row:bool = True          # Fine-tune the pre-training's own starting weights as a Table I row ('start')
 
-_CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.05, width=32, channels=64, proj_dim=256, precision='fp32')
-_CPU_FINETUNE = dict(epochs=40, patience=6, bs=8, lr=0.05, width=32, epoch_size=256, monitor='ap', threshold='val',
+_CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.2, width=16, channels=64, proj_dim=256, precision='fp32')
+_CPU_FINETUNE = dict(epochs=50, patience=5, min_delta=0.005, min_epochs=25, bs=8, lr=0.01, width=16, epoch_size=256, monitor='ap', threshold='val',
                      precision='fp32', cache='memmap')
 
 PRESETS = {
     'tiny': Preset('tiny',
         seg=dict(synth=1024, size=64, seed=0), cd=dict(synth=1280, size=64, seed=2),
-        methods=['simsiam', 'insup', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False,
+        methods=['insup', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False,
         pretrain=dict(_CPU_PRETRAIN), finetune=dict(_CPU_FINETUNE)),
     'small': Preset('small',
         seg=dict(synth=1024, size=64, seed=0, real=True), cd=dict(synth=1280, size=64, seed=2, real=True),
@@ -261,10 +261,10 @@ def finetune_all(
     inits:dict,         # {name: 'random' or path of a torchvision ResNet-18 state dict}
     device:str=None,    # 'cuda', 'cpu', or None for the default
     progress:bool=True, # Show progress bars
+    jobs:int=1,         # Runs at a time, each in its own process with cpu_count // jobs threads (small CPU runs scale badly over threads)
 )->pd.DataFrame: # One row per run: init, frac, seed, precision, recall, f1, iou, ap, best_epoch, best_step, steps, epochs_run, converged, stop, elapsed_s
     "Fine-tune the CD network from every initialisation at every fraction and seed, skipping finished runs."
-    from sadl.cd import finetune
-    rows = []
+    runs, todo = [], []                                  # every (init, frac, seed) in table order; the unfinished ones
     for name, init in inits.items():
         ikey = run_key({'file': str(init), 'key': (Path(init).parent/'run_key.txt').read_text()
                         if init != 'random' and (Path(init).parent/'run_key.txt').exists() else ''})
@@ -275,16 +275,53 @@ def finetune_all(
                 cfg = FinetuneConfig.make(**kw, init=str(init))
                 key = config_key(cfg, kw, data=str(cd), init=ikey)
                 _fresh(folder, key, out)
-                if not _done(folder, 'metrics.json', key):
-                    if progress: print(f"fine-tuning from '{name}', {frac:.0%} of the labels, seed {seed}")
-                    t0 = time.time()
-                    finetune(cd, folder, cfg, device=device, progress=progress)
-                    _write(folder/'elapsed_s.txt', f'{time.time()-t0:.1f}')
-                el = folder/'elapsed_s.txt'
-                rows.append({'init': name, 'frac': frac, 'seed': seed, **_read_metrics(folder),
-                             'elapsed_s': float(el.read_text()) if el.exists() else float('nan'), 'run_key': key})
-                _merge_results(Path(out)/'results.csv', pd.DataFrame(rows))
-    return pd.DataFrame(rows)
+                runs.append((name, frac, seed, folder, key))
+                if not _done(folder, 'metrics.json', key): todo.append((f"'{name}', {frac:.0%} of the labels, seed {seed}", folder, cfg))
+    def _row(name, frac, seed, folder, key):
+        el = folder/'elapsed_s.txt'
+        return {'init': name, 'frac': frac, 'seed': seed, **_read_metrics(folder),
+                'elapsed_s': float(el.read_text()) if el.exists() else float('nan'), 'run_key': key}
+    def _done_rows(): return pd.DataFrame([_row(*r) for r in runs if (r[3]/'metrics.json').exists()])
+    if jobs > 1 and len(todo) > 1:
+        import concurrent.futures as cf, multiprocessing as mp
+        todo.sort(key=lambda t: (-t[2].frac, t[2].init != 'random'))   # the longest runs first: no worker idles at the end
+        from tqdm.auto import tqdm
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
+            futs = {ex.submit(_finetune_job, str(cd), str(f), c.to_dict(), device): what for what, f, c in todo}
+            bar = tqdm(cf.as_completed(futs), total=len(futs), desc=f'fine-tuning ({jobs} at a time)', disable=not progress)
+            for fu in bar:
+                fu.result()                              # re-raises a run's error here
+                bar.set_postfix_str(futs[fu], refresh=False)
+                _merge_results(Path(out)/'results.csv', _done_rows())
+    else:
+        from sadl.cd import finetune
+        for what, folder, cfg in todo:
+            if progress: print(f"fine-tuning from {what}")
+            t0 = time.time()
+            finetune(cd, folder, cfg, device=device, progress=progress)
+            _write(folder/'elapsed_s.txt', f'{time.time()-t0:.1f}')
+            _merge_results(Path(out)/'results.csv', _done_rows())
+    df = pd.DataFrame([_row(*r) for r in runs])
+    _merge_results(Path(out)/'results.csv', df)
+    return df
+
+def _set_threads(n:int): # a worker's torch threads
+    import torch
+    torch.set_num_threads(n)
+
+def _finetune_job(
+    cd:str,      # CD data folder
+    folder:str,  # The run's folder
+    cfg:dict,    # `FinetuneConfig` fields
+    device:str|None, # Device
+)->str: # `folder`
+    "One fine-tuning run in a worker process (quiet), timed into elapsed_s.txt."
+    from sadl.cd import finetune
+    t0 = time.time()
+    finetune(cd, folder, FinetuneConfig(**cfg), device=device, progress=False)
+    _write(Path(folder)/'elapsed_s.txt', f'{time.time()-t0:.1f}')
+    return folder
 
 def _merge_results(
     csv:Path,          # results.csv of the reproduction folder
@@ -460,6 +497,14 @@ def _md(t:pd.DataFrame, index_name:str)->str: # Markdown table of a DataFrame
 # %% ../nbs/07a_reproduce.ipynb #923d42f1
 def _csv(s, typ): return None if s is None else [typ(v) for v in str(s).split(',') if v.strip()]
 
+def auto_jobs(
+    device:str|None=None, # The device of the runs; None: CUDA when available
+)->int: # Fine-tuning runs at a time
+    "One run per core, up to 4, on a CPU (a small run on 2 threads is barely faster than on 1); 1 on a GPU."
+    import torch
+    gpu = (device or ('cuda' if torch.cuda.is_available() else 'cpu')).startswith('cuda')
+    return 1 if gpu else max(1, min(4, os.cpu_count() or 1))
+
 def _save_fig(fig, path:Path): # PNG at 100 dpi, written atomically, figure closed
     import matplotlib.pyplot as plt
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight')
@@ -484,6 +529,7 @@ def reproduce(
     finetune_epochs:int=None, # Override the preset's fine-tuning epochs
     device:str=None,        # 'cuda', 'cpu', or None for the default
     progress:bool=True,     # Show progress bars
+    jobs:int=1,             # Fine-tuning runs at a time, each in a process of its own (`auto_jobs`: what `sadl_reproduce` uses)
 )->pd.DataFrame: # results.csv as a DataFrame
     "Run the paper's experiment for `preset`; write probe.csv, results.csv, table1.md/.csv, verdict.md and the figures f1_vs_fraction.png, f1_vs_steps.png, valid_ap_vs_steps.png to `out`."
     from sadl.analysis import results_table, plot_f1_vs_fraction, plot_f1_vs_steps, plot_valid_curves
@@ -530,7 +576,7 @@ def reproduce(
         probe = probe_table({'pixels': 'pixels', **start, **backbones}, data['seg'], data['cd'], progress=progress)
         with atomic_path(out/'probe.csv') as tmp: probe.to_csv(tmp)
     inits = {'random': 'random', **(start if p.start_row else {}), **({'imagenet': imagenet} if imagenet else {}), **backbones}
-    finetune_all(p, data['cd'], out, inits, device=device, progress=progress)
+    finetune_all(p, data['cd'], out, inits, device=device, progress=progress, jobs=jobs)
     df = pd.read_csv(out/'results.csv')   # this invocation's runs and earlier ones in `out`
     mets = (*METRICS, 'ap') if 'ap' in df.columns else METRICS
     keys = sorted(df['run_key'].dropna().unique()) if 'run_key' in df else []
