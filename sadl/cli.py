@@ -118,7 +118,7 @@ def show_progress(
 # %% ../nbs/09_cli.ipynb #3006aca2
 @call_parse
 def sadl_tile(
-    src:str, # Folder as downloaded: A/ label/, A/ B/ label/, LEVIR-CD, WHU-CD, Inria AerialImageDataset, Guangzhou-CD, OSCD, SITE/N/im1 im2 gt (SZTAKI AirChange)
+    src:str, # Folder as downloaded: A/ label/, A/ B/ label/, LEVIR-CD, WHU-CD, Inria AerialImageDataset, Guangzhou-CD, OSCD, SITE/N/im1 im2 gt (SZTAKI AirChange), DIR/images/ + DIR/masks/ (Dubai aerial)
     out:str, # Output folder (A/ [B/] label/ list/ tiling.json)
     size:int=256, # Patch size (pixels)
     stride:int=None, # Step between patches; default: size (non-overlapping)
@@ -137,6 +137,9 @@ def sadl_tile(
                    choices=('auto', 'scene', 'block', 'patch'))='auto',
     block:int=None, # Side of the spatial blocks (a multiple of --size); default: 16..1 patch sizes, >= 20 blocks per scene
     binarize:int=None, # Accept masks with other values than 0/255, 0/1: values >= BINARIZE become 1 (at most 255 for 8-bit masks)
+    class_name:str=None, # Class-colour masks (one RGB colour per class): the class that becomes the mask, by its name in --classes, e.g. Building
+    class_colour:str=None, # Class-colour masks: the class's colour in the masks, R,G,B (e.g. 60,16,152) or #RRGGBB; with --class_name it overrides the listed colour
+    classes:str=None, # JSON of the class names and colours (default: a classes.json in SRC)
     force:store_true=False, # Replace the patches of an earlier tiling in OUT (once the new ones are complete)
     quiet:store_true=False, # No progress bar
     debug:store_true=False, # Show the traceback of an error
@@ -149,16 +152,21 @@ def sadl_tile(
         need(val is None or test is None or val + test < 1, 'val', val, f'--val + --test must leave some for train (--test {test})')
         need(block is None or (block >= size and block % size == 0), 'block', block, f'must be a multiple of --size {size}')
         need(binarize is None or 1 <= binarize <= 65535, 'binarize', binarize, 'the threshold must be in [1, 65535]')
+        need(binarize is None or not (class_name or class_colour), 'binarize', binarize, 'is for grey masks; give it or --class_name/--class_colour (class-colour masks), not both')
+        if classes is not None and not Path(classes).is_file(): raise FileNotFoundError(f"--classes {classes}: file not found (a JSON of class names and colours, e.g. classes.json)")
         need(not (pad and edge != 'shift' and edge != 'pad'), 'edge', edge, 'conflicts with --pad (the same as --edge pad)')
         need(not (keep_empty and drop_empty), 'keep_empty', '', 'give --keep_empty (seg) or --drop_empty (CD), not both')
         check_out(out)
-        from sadl.tiling import detect_layout, tile_scenes, parse_bands
+        from sadl.tiling import detect_layout, tile_scenes, parse_bands, parse_colour
         bands = parse_bands(bands)
+        try: class_colour = class_colour and parse_colour(class_colour)
+        except ValueError: need(False, 'class_colour', class_colour, 'give R,G,B (three numbers in 0..255, e.g. 60,16,152) or #RRGGBB')
         lay = detect_layout(src)
         print(f"recognised: {lay['name']}, {len(lay['scenes'])} scene(s)")
         drop = drop_empty or (not lay['cd'] and not keep_empty)
         r = tile_scenes(src, out, size=size, stride=stride, edge='pad' if pad else edge, drop_empty=drop, val=val, test=test, seed=seed,
-                        split_by=split_by, block=block, binarize=binarize, bands=bands, stretch=stretch, force=force, progress=show_progress(quiet))
+                        split_by=split_by, block=block, binarize=binarize, mask_class=class_name, class_colour=class_colour, classes=classes,
+                        bands=bands, stretch=stretch, force=force, progress=show_progress(quiet))
         how = {'own': "the source's own split", 'scene': 'by scene (no scene in two splits)', 'patch': 'by patch',
                'block': f"by spatial blocks of {'/'.join(map(str, r['blocks']))} px (no shared pixels; {r['block_dropped']} patches on block borders dropped)"}[r['split_by']]
         empty = f"{r['dropped']} {'building-free' if not lay['cd'] else 'change-free'} dropped" + (', --keep_empty keeps them' if drop and not lay['cd'] else '') \
@@ -166,6 +174,8 @@ def sadl_tile(
         edge_s = (f"edge remainder dropped: {r['edge_dropped']} px, {r['edge_dropped_frac']:.1%} of the scenes" if r['edge_dropped']
                   else 'every pixel in a patch')
         print(f"{r['layout']}: {r['scenes']} scene(s) -> {r['written']} patches in {r['out']} ({empty}; {edge_s}); split {how}: {r['splits']}")
+        if c := r['mask_class']: print(f"label: {'class ' + repr(c['name']) + ', ' if c['name'] else ''}colour {'{},{},{}'.format(*c['colour'])}, "
+                                       f"{r['label_frac']:.1%} of the pixels of the patches written")
         if r['leaks']: print("sadl_tile: warning: --split_by patch puts neighbouring (with --stride < --size, overlapping) patches of "
                              "one scene in different splits: metrics on this split are inflated. Use it only to compare with the paper.",
                              file=sys.stderr)

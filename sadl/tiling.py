@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['STRETCHES', 'RASTER_EXTS', 'EDGES', 'SPLITS', 'SPLIT_BY', 'parse_bands', 'raster_sample', 'stretch_params',
-           'to_uint8', 'read_raster', 'read_image', 'read_mask', 'write_image', 'write_mask', 'patch_name',
-           'split_names', 'write_splits', 'save_seg_sample', 'save_cd_sample', 'tile_offsets', 'tile_array',
-           'match_files', 'detect_layout', 'tile_scenes', 'tile_seg', 'tile_cd', 'stitch_patches', 'SadlDataError',
-           'atomic_path', 'shared_data', 'IMAGE_EXTS']
+           'to_uint8', 'read_raster', 'read_image', 'read_mask', 'parse_colour', 'read_classes', 'mask_colours',
+           'choose_class', 'check_class_colour', 'write_image', 'write_mask', 'patch_name', 'split_names',
+           'write_splits', 'save_seg_sample', 'save_cd_sample', 'tile_offsets', 'tile_array', 'match_files',
+           'detect_layout', 'tile_scenes', 'tile_seg', 'tile_cd', 'stitch_patches', 'SadlDataError', 'atomic_path',
+           'shared_data', 'IMAGE_EXTS']
 
 # %% ../nbs/00_tiling.ipynb #bbcf63ac
 import contextlib, json, math, os, shutil, warnings
@@ -176,21 +177,38 @@ def _mask_values(m):
     if m.dtype == np.uint8: return np.flatnonzero(np.bincount(m.ravel(), minlength=256)).tolist()
     return np.unique(m).tolist()
 
-def read_mask(
-    path, # Mask file: 0/255 or 0/1, grey (or 3 equal channels)
-    binarize:int|None=None, # Threshold for masks with other values: value >= binarize -> 1 (at most the mask's largest value, 255 for 8 bits); None: such masks are an error
-)->np.ndarray: # uint8 (H,W) in {0,1}
-    "Read a binary mask as `uint8 (H,W)` in {0,1}; other values raise `SadlDataError` unless `binarize` is given."
-    path = _check_file(path)
-    if binarize is not None and binarize < 1: raise ValueError(f"binarize={binarize}: the threshold must be >= 1 (values >= it become 1)")
+def _read_mask_array(path:Path)->np.ndarray:
+    "A mask file as stored: (H,W) or OpenCV's (H,W,C) BGR(A), any integer depth."
     m = _decode(path)
     if m is None and path.suffix.lower() in RASTER_EXTS:
         with _rio_open(path) as ds: m = ds.read(1)
     if m is None: raise SadlDataError(f"{path}: cannot be read as a mask (corrupt, truncated or unsupported format; re-export it as PNG)")
+    return m
+
+def _rgb_mask(path:Path, m:np.ndarray)->np.ndarray:
+    "A stored mask as uint8 (H,W,3) RGB: grey repeated, alpha dropped."
+    if m.dtype != np.uint8: raise SadlDataError(f"{path}: {m.dtype} mask; class colours need an 8-bit RGB mask")
+    if m.ndim == 2: m = m[..., None]
+    return m[..., 2::-1] if m.shape[2] >= 3 else np.repeat(m[..., :1], 3, 2)
+
+def read_mask(
+    path, # Mask file: 0/255 or 0/1, grey (or 3 equal channels); with `colour`, RGB class colours
+    binarize:int|None=None, # Threshold for masks with other values: value >= binarize -> 1 (at most the mask's largest value, 255 for 8 bits); None: such masks are an error
+    colour=None, # Class-colour mask: the colour of the class that becomes 1, (r,g,b), 'R,G,B' or '#RRGGBB' (see `parse_colour`)
+)->np.ndarray: # uint8 (H,W) in {0,1}
+    "Read a binary mask as `uint8 (H,W)` in {0,1}; other values raise `SadlDataError` unless `binarize` (grey) or `colour` (RGB class colours) is given."
+    path = _check_file(path)
+    if binarize is not None and binarize < 1: raise ValueError(f"binarize={binarize}: the threshold must be >= 1 (values >= it become 1)")
+    if binarize is not None and colour is not None: raise ValueError(f"{path}: binarize={binarize} and colour={colour!r}: give one (binarize: grey masks, colour: class-colour masks)")
+    m = _read_mask_array(path)
+    if colour is not None:
+        r, g, b = parse_colour(colour); x = _rgb_mask(path, m)
+        return ((x[..., 0] == r) & (x[..., 1] == g) & (x[..., 2] == b)).astype(np.uint8)
     if m.ndim == 3:
         if m.shape[2] == 4: m = m[..., :3]
         if any(not np.array_equal(m[..., 0], m[..., c]) for c in range(1, m.shape[2])):
-            raise SadlDataError(f"{path}: colour mask whose channels differ; save it as a single-channel 0/255 mask")
+            raise SadlDataError(f"{path}: colour mask whose channels differ (class colours?); choose the class that becomes 1 with "
+                                "--class_name NAME (from a classes.json) or --class_colour R,G,B, or save it as a single-channel 0/255 mask")
         m = m[..., 0]
     if not np.issubdtype(m.dtype, np.integer): raise SadlDataError(f"{path}: mask of type {m.dtype}; expected integer 0/255 or 0/1")
     if binarize is not None:
@@ -205,6 +223,95 @@ def read_mask(
                             f"(binarise the file, or pass --binarize THRESHOLD to sadl_tile: values >= THRESHOLD become 1)")
     m = np.ascontiguousarray(m, dtype=np.uint8)
     return np.minimum(m, 1, out=m)
+
+# %% ../nbs/00_tiling.ipynb #6b908395
+def parse_colour(
+    c, # 'R,G,B' (e.g. '60,16,152'), '#RRGGBB' (e.g. '#3C1098') or a sequence of 3 ints
+)->tuple: # (r, g, b) ints in 0..255
+    "An RGB colour from the forms people write it in; anything else is a `ValueError` naming it."
+    try:
+        s = c.strip() if isinstance(c, str) else None
+        if s is not None and s.startswith('#') and len(s) == 7: v = tuple(int(s[i:i + 2], 16) for i in (1, 3, 5))
+        elif s is not None: v = tuple(int(x) for x in s.split(','))
+        else: v = tuple(int(x) for x in c)
+    except (TypeError, ValueError): v = ()
+    if len(v) != 3 or not all(0 <= x <= 255 for x in v):
+        raise ValueError(f"colour {c!r}: give R,G,B (three numbers in 0..255, e.g. --class_colour 60,16,152) or #RRGGBB")
+    return v
+
+def _rgb(c)->str: return '{},{},{} (#{:02X}{:02X}{:02X})'.format(*c, *c)
+
+# %% ../nbs/00_tiling.ipynb #88ecedc2
+def read_classes(
+    path, # JSON of class names and colours: {"classes": [{"title": NAME, "color": "#RRGGBB"}, ...]} (Supervisely, Humans in the Loop), or {NAME: colour}
+)->dict: # {name: (r, g, b)}, in file order
+    "The class names and RGB colours a class-colour mask set lists."
+    path = _check_file(path)
+    try: js = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise SadlDataError(f"{path}: not a JSON file ({e})") from None
+    items = js.get('classes', js) if isinstance(js, dict) else js
+    if isinstance(items, dict): items = [{'title': k, 'color': v} for k, v in items.items()]
+    out = {}
+    for it in items if isinstance(items, list) else []:
+        if not isinstance(it, dict): continue
+        name, col = it.get('title', it.get('name')), it.get('color', it.get('colour'))
+        if name is None or col is None: continue
+        try: out[str(name)] = parse_colour(col)
+        except ValueError: raise SadlDataError(f"{path}: class {name!r} has colour {col!r}; expected #RRGGBB or [R, G, B]") from None
+    if not out: raise SadlDataError(f'{path}: no classes found; expected {{"classes": [{{"title": NAME, "color": "#RRGGBB"}}, ...]}} or {{NAME: "#RRGGBB"}}')
+    return out
+
+# %% ../nbs/00_tiling.ipynb #13207b3a
+def mask_colours(
+    path, # Mask file of RGB class colours (grey masks count as (v,v,v))
+)->dict: # {(r, g, b): pixel count}, most common first
+    "The colours a class-colour mask uses and how many pixels have each."
+    path = _check_file(path)
+    x = _rgb_mask(path, _read_mask_array(path)).astype(np.uint32)
+    u, n = np.unique(x[..., 0] << 16 | x[..., 1] << 8 | x[..., 2], return_counts=True)
+    return {(int(v) >> 16, int(v) >> 8 & 255, int(v) & 255): int(k) for v, k in sorted(zip(u, n), key=lambda vk: -vk[1])}
+
+# %% ../nbs/00_tiling.ipynb #d08d487f
+def choose_class(
+    mask_class:str=None, # Name of the class in `classes` (any case), e.g. 'Building'
+    colour=None, # The class's colour in the masks, (r,g,b), 'R,G,B' or '#RRGGBB'; overrides the colour `classes` lists
+    classes=None, # JSON of class names and colours (see `read_classes`), or None
+)->dict|None: # name, colour (r,g,b), listed (the colour `classes` lists for the name, or None), classes (file); None when neither a class nor a colour is given
+    "Which colour of class-colour masks becomes the foreground: a class by name from a classes file, or a colour."
+    if mask_class is None and colour is None: return None
+    c = parse_colour(colour) if colour is not None else None
+    if mask_class is None:                                        # a colour alone: named after the listed class of that colour, if any
+        try: cls = read_classes(classes) if classes else {}
+        except SadlDataError: cls = {}
+        return dict(name=next((k for k, v in cls.items() if v == c), None), colour=c, listed=None, classes=str(classes) if classes else None)
+    if not classes and c is None: raise ValueError(f"class {mask_class!r}: no classes file (classes.json) to look its colour up in; "
+                                                   "pass --classes FILE, or the class's colour with --class_colour R,G,B")
+    cls = read_classes(classes) if classes else {}
+    name = next((k for k in cls if k.lower() == str(mask_class).lower()), None)
+    if classes and name is None: raise SadlDataError(f"{classes}: no class {mask_class!r}; it lists {', '.join(cls)}")
+    return dict(name=name or str(mask_class), colour=c or cls[name], listed=cls.get(name), classes=str(classes) if classes else None)
+
+# %% ../nbs/00_tiling.ipynb #026a728d
+def check_class_colour(
+    masks:list, # Mask files of a source
+    cc:dict, # The chosen class (`choose_class`)
+    src='', # Source folder named in the error
+):
+    "Make sure some mask uses the class's colour (reading masks until one does); otherwise raise naming the colours they use, with their pixel shares."
+    c, counts = tuple(cc['colour']), {}
+    for p in masks:
+        cs = mask_colours(p)
+        if c in cs: return
+        for k, n in cs.items(): counts[k] = counts.get(k, 0) + n
+    try: names = {v: k for k, v in read_classes(cc['classes']).items()} if cc.get('classes') else {}
+    except SadlDataError: names = {}
+    tot = max(sum(counts.values()), 1)
+    used = [f"{_rgb(k)}{' = ' + names[k] if k in names else ''} {n / tot:.1%}" for k, n in sorted(counts.items(), key=lambda kn: -kn[1])]
+    used = ', '.join(used[:12]) + (f" and {len(used) - 12} more" if len(used) > 12 else '')
+    what = (f"class {cc['name']!r} has colour {_rgb(c)} in {cc['classes']}, but it" if cc.get('listed') and tuple(cc['listed']) == c
+            else f"colour {_rgb(c)}" + (f" (class {cc['name']!r})" if cc.get('name') else ''))
+    raise SadlDataError(f"{src}: {what} occurs in none of the {len(masks)} masks; they use {used}; "
+                        "give the class's colour in the masks with --class_colour R,G,B")
 
 # %% ../nbs/00_tiling.ipynb #367911ee
 def _imwrite(path, arr):
@@ -370,6 +477,7 @@ _LAYOUTS = (  # name, {role: folder name}; the first that fits wins
     ('Guangzhou-CD (SemiCDNet: T1/ T2/ labels_change/)', {'A': 'T1', 'B': 'T2', 'label': 'labels_change'}),
     ('plain seg (A/ label/)', {'A': 'A', 'label': 'label'}),
     ('Inria AerialImageDataset (images/ gt/)', {'A': 'images', 'label': 'gt'}),
+    ('images/ masks/', {'A': 'images', 'label': 'masks'}),
 )
 
 def _child(d:Path, name:str)->Path|None:
@@ -435,6 +543,13 @@ def _scene_folders(src:Path)->list|None:
         out.append((_stem(src, d), {'A': ims['im1'], 'B': ims['im2'], 'label': lab}))
     return out or None
 
+def _image_mask_folders(src:Path)->list|None:
+    "Sub-folders each holding images/ and masks/ (Humans in the Loop's Dubai aerial set: Tile N/images/*.jpg, Tile N/masks/*.png): [(stem, files)], stems prefixed by the folder."
+    out = []
+    for d in _subdirs(src, 2)[1:]:
+        if fs := _folders(d, {'A': 'images', 'label': 'masks'}): out += [(f"{_stem(src, d)}_{s}", f) for s, f in _match(fs)]
+    return out or None
+
 def _oscd(src:Path)->dict|None:
     "OSCD (Sentinel-2): CITY/imgs_1[_rect]/ and imgs_2[_rect]/ of one GeoTIFF per band, change map CITY/cm/ (cm.png, or CITY-cm.tif: 1 = no change, 2 = change)."
     cities = {}
@@ -462,7 +577,7 @@ def detect_layout(
     src, # Folder as downloaded (or made by hand)
     cd:bool|None=None, # Require the CD (True) or seg (False) layout; None: whichever is found
 )->dict: # name, cd, own_split (bool), scenes: [(split or None, stem, {role: path})], binarize (the label threshold the release needs, or None)
-    "Recognise the layout of `src` (plain, LEVIR-CD, Guangzhou-CD, Inria, OSCD, per-scene folders, WHU-CD) and match its files."
+    "Recognise the layout of `src` (plain, LEVIR-CD, Guangzhou-CD, Inria, images/ masks/ folders, OSCD, per-scene folders, WHU-CD) and match its files."
     src = Path(src)
     if not src.is_dir(): raise FileNotFoundError(f"{src}: folder not found (check the path)")
     roots = [src] + [r for r in (_child(src, 'AerialImageDataset'),) if r]
@@ -481,6 +596,10 @@ def detect_layout(
                 nm += ' with its own ' + '/'.join(spl) + ' split' if own else ' (train/ only: split made here)'
                 return dict(name=nm, cd='B' in roles, own_split=own,
                             scenes=[(s if own else None, stem, f) for s, fs in spl.items() for stem, f in _match(fs)])
+    if cd is not True and (g := _image_mask_folders(src)):
+        n = len({f['A'].parent.parent for _, f in g})
+        return dict(name=f"folders of images/ and masks/ (as Tile N/ of the Dubai aerial set), {n} folders", cd=False, own_split=False,
+                    scenes=[(None, s, f) for s, f in g])
     if cd is not False and (o := _oscd(src)): return o
     if cd is not False and (ps := _scene_folders(src)):
         return dict(name=f"per-scene folders (SITE/N/ with im1, im2, gt: SZTAKI AirChange), {len(ps)} scenes", cd=True, own_split=False,
@@ -489,16 +608,16 @@ def detect_layout(
         return dict(name=f"WHU-CD (one scene: {w['A'].name}, {w['B'].name}, {w['label'].name})", cd=True, own_split=False,
                     scenes=[(None, 'whu', w)])
     raise SadlDataError(f"{src}: no known layout found; expected A/ label/ (seg), A/ B/ label/ (CD), train/ val/ test/ of these "
-                        "(LEVIR-CD), T1/ T2/ labels_change/ (Guangzhou-CD), train/images + train/gt (Inria AerialImageDataset), "
+                        "(LEVIR-CD), T1/ T2/ labels_change/ (Guangzhou-CD), train/images + train/gt (Inria AerialImageDataset), DIR/images/ + DIR/masks/ (Dubai aerial), "
                         "CITY/imgs_1/ imgs_2/ cm/ (OSCD), SITE/N/im1 im2 gt (SZTAKI AirChange), "
                         "or a before/after image pair with a change label (WHU-CD)")
 
 # %% ../nbs/00_tiling.ipynb #b31d5874
-def _read_scene(files, binarize=None, bands=None, stretch='auto'):
+def _read_scene(files, binarize=None, bands=None, stretch='auto', colour=None):
     "Read one scene's files {role: path}: ({role: array}, {role: facts of the image reader}); the arrays of a pair must have the same size."
     arrs, info = {}, {}
     for d, p in files.items():
-        if d == 'label': arrs[d] = read_mask(p, binarize)
+        if d == 'label': arrs[d] = read_mask(p, binarize, colour)
         else: arrs[d], info[d] = read_raster(p, bands, stretch)
     (d0, a0), *rest = arrs.items()
     for d, a in rest:
@@ -507,6 +626,10 @@ def _read_scene(files, binarize=None, bands=None, stretch='auto'):
     return arrs, info
 
 SPLIT_BY = ('auto', 'scene', 'block', 'patch')
+
+def _classes_file(src:Path)->Path|None:
+    "A classes.json (any case) in `src`, the list of class names and colours a class-colour mask set ships."
+    return next((p for p in sorted(src.iterdir()) if p.is_file() and p.name.lower() == 'classes.json'), None)
 
 def _block_side(h, w, size, block):
     "Side of the spatial blocks: `block`, or the largest of 16..1 patch sizes giving >= 20 blocks in an h x w scene."
@@ -567,12 +690,15 @@ def tile_scenes(
     split_by:str='auto', # 'scene' (no scene in two splits), 'block' (spatial blocks, no shared pixels), 'patch' (leaks!); 'auto': scene, or block for too few scenes
     block:int=None, # Side of the spatial blocks in pixels; default: the largest of 16..1 patch sizes giving >= 20 blocks per scene
     binarize:int=None, # Mask threshold: values >= it -> 1, for masks with stray values; None: such masks are an error (OSCD's 1/2 maps: 2)
+    mask_class:str=None, # Class-colour masks: the class that becomes 1, by its name in `classes` (e.g. 'Building')
+    class_colour=None, # Class-colour masks: that class's colour in the masks, (r,g,b), 'R,G,B' or '#RRGGBB'; overrides the colour `classes` lists
+    classes=None, # JSON of the class names and colours (`read_classes`); default: a classes.json in `src`
     bands=None, # 1-based bands of the images used as RGB, e.g. '1,2,3'; None: the first three (band folders: 4,3,2)
     stretch:str='auto', # How deeper data become 8-bit: 'auto', 'percentile', 'none' (see `read_raster`)
     force:bool=False, # Replace the A/ B/ label/ list/ of an output folder that already holds them
     origin:tuple=(0, 0), # (row, col) pixel offset of the scenes in their original, added to the names
     progress:bool=True, # Show a progress bar
-)->dict: # Summary: source, layout, scenes, written, dropped, edge_dropped (pixels), split_by, splits (name -> count), out
+)->dict: # Summary: source, layout, scenes, written, dropped, edge_dropped (pixels), split_by, splits (name -> count), mask_class, label_frac, out
     "Cut every scene of `src` into patches in `out` and write split lists in which no pixel is in two splits (unless `split_by='patch'`); nothing is in `out` until all is written."
     src, out = Path(src), Path(out)
     if src.resolve() == out.resolve(): raise ValueError(f"{out}: output folder must differ from the source")
@@ -582,7 +708,15 @@ def tile_scenes(
     bands = parse_bands(bands)
     lay = detect_layout(src, cd)
     cd = lay['cd']
-    binarize = lay.get('binarize') if binarize is None else binarize
+    classes = Path(classes) if classes else _classes_file(src)
+    cc = choose_class(mask_class, class_colour, classes)
+    if cc and binarize is not None: raise ValueError(f"binarize={binarize} and a class colour: --binarize is for grey masks, --class_name/--class_colour for class-colour masks")
+    labels = [f['label'] for _, _, f in lay['scenes']]
+    if cc: check_class_colour(labels, cc, src)
+    elif classes and labels and any(len(set(c)) > 1 for c in mask_colours(labels[0])):
+        raise SadlDataError(f"{labels[0]}: a class-colour mask ({classes} lists {', '.join(read_classes(classes))}); "
+                            "choose the class that becomes 1 with --class_name NAME or --class_colour R,G,B")
+    binarize = None if cc else lay.get('binarize') if binarize is None else binarize
     given = val is not None or test is not None
     val = (0.1 if cd else 0.2) if val is None else val
     test = (0.1 if cd else 0.0) if test is None else test
@@ -596,11 +730,11 @@ def tile_scenes(
     _check_out(out, force)
     st = _stage(out)
     r0, c0 = origin
-    key_of, seen, dropped, border, blocks, facts, px, lost = {}, {}, 0, 0, {}, {}, 0, 0
+    key_of, seen, dropped, border, blocks, facts, px, lost, fg = {}, {}, 0, 0, {}, {}, 0, 0, 0
     one = len(scenes) == 1
     try:
         for split, stem, files in (scenes if one or not progress else progress_bar(scenes)):
-            arrs, facts[stem] = _read_scene(files, binarize, bands, stretch)
+            arrs, facts[stem] = _read_scene(files, binarize, bands, stretch, cc and cc['colour'])
             h, w = arrs['A'].shape[:2]
             B = blocks[stem] = _block_side(h, w, size, block) if how == 'block' else None
             blk = lambda x, n: _blk(x, n, B, edge == 'shift')
@@ -616,7 +750,7 @@ def tile_scenes(
                 if drop_empty and not lab.any(): dropped += 1; continue
                 name = patch_name(stem, r + r0, c + c0)
                 if name in seen: raise SadlDataError(f"{files['A']} and {seen[name]} both give patch {name}; rename one scene")
-                seen[name] = files['A']
+                seen[name] = files['A']; fg += int(lab.sum())
                 for d, (_, _, p) in ps.items(): (write_mask if d == 'label' else write_image)(st/d/f'{name}.png', p)
                 key_of[name] = {'own': split, 'scene': stem, 'patch': name}.get(how) or f'{stem}/{blk(r, h)}/{blk(c, w)}'
             del arrs, gens
@@ -628,7 +762,7 @@ def tile_scenes(
             lists = {s: sorted(n for n, k in key_of.items() if gs[k] == s) for s in groups}
         used = {tuple(f['bands']) for fs in facts.values() for f in fs.values()}
         rec = dict(source=lay['name'], layout='cd' if cd else 'seg', size=size, stride=stride or size, edge=edge, drop_empty=drop_empty,
-                   bands=bands or (list(used.pop()) if len(used) == 1 else None), stretch=stretch, split_by=how, scenes=facts)
+                   bands=bands or (list(used.pop()) if len(used) == 1 else None), stretch=stretch, mask_class=cc, split_by=how, scenes=facts)
         with atomic_path(st/'tiling.json') as f: f.write_text(json.dumps(rec, indent=1, default=str))
         _write_lists(st, lists)
         _commit(st, out)
@@ -636,7 +770,7 @@ def tile_scenes(
     return dict(source=lay['name'], layout='cd' if cd else 'seg', scenes=len(scenes), written=len(seen), dropped=dropped,
                 edge=edge, edge_dropped=lost, edge_dropped_frac=lost / max(px, 1), split_by=how, block_dropped=border,
                 blocks=sorted(set(b for b in blocks.values() if b)), splits={k: len(v) for k, v in lists.items()},
-                leaks=how == 'patch', out=str(out))
+                leaks=how == 'patch', mask_class=cc, label_frac=fg / (len(seen) * size * size), out=str(out))
 
 # %% ../nbs/00_tiling.ipynb #5dd76cac
 def tile_seg(

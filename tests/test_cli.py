@@ -8,6 +8,8 @@ from conftest import REPO
     ('sadl_finetune', ['--data', '.', '--bs', '0'], '--bs 0: the batch size must be >= 1'),
     ('sadl_pretrain', ['--data', '.', '--out', 'x', '--frac', '0'], '--frac 0.0: the fraction of patches must be in (0, 1]'),
     ('sadl_tile', ['.', 'x', '--val', '0.7', '--test', '0.5'], '--val 0.7: --val + --test must leave some for train (--test 0.5)'),
+    ('sadl_tile', ['.', 'x', '--class_colour', '60,16'], '--class_colour 60,16: give R,G,B (three numbers in 0..255, e.g. 60,16,152) or #RRGGBB'),
+    ('sadl_tile', ['.', 'x', '--binarize', '128', '--class_name', 'Building'], '--binarize 128: is for grey masks; give it or --class_name/--class_colour (class-colour masks), not both'),
     ('sadl_predict', ['--model', 'm', '--a', 'a', '--b', 'b', '--overlap', '300'], '--overlap 300: must be in [0, --window 256)'),
     ('sadl_reproduce', ['--finetune_epochs', '0'], '--finetune_epochs 0: must be >= 1'),
     ('sadl_synth', ['--density', '0'], '--density 0.0: must be > 0'),

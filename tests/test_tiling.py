@@ -1,5 +1,5 @@
 """sadl.tiling: I/O, names, splits, tiling of real samples and the sadl_tile CLI."""
-import subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np, cv2, pytest
 from sadl.tiling import *
@@ -166,3 +166,42 @@ def test_binarize_and_stale_outputs(tmp_path, console):
     assert r.returncode == 2 and '--force' in r.stderr
     r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '16', '--binarize', '128', '--quiet', '--force', '--keep_empty')
     assert r.returncode == 0 and len(list((tmp_path/'out/A').iterdir())) == 16   # the 32 px patches are gone
+
+BG, ROAD, BLD = (132, 41, 246), (110, 193, 228), (60, 16, 152)
+
+def test_class_colour_masks(tmp_path, console):
+    "Made-up 3-colour RGB masks in the Dubai set's layout, with a classes.json that lists the building colour wrongly."
+    g = np.random.default_rng(0)
+    for k in range(2):
+        cm = np.zeros((64, 96, 3), np.uint8); cm[:] = BG; cm[:16] = ROAD; cm[32:56, 8:30] = BLD    # 66.4% land, 25% road, 8.6% building
+        write_image(tmp_path/f'src/Tile {k}/images/p.jpg', g.integers(0, 256, (64, 96, 3), dtype=np.uint8)); write_image(tmp_path/f'src/Tile {k}/masks/p.png', cm)
+    (tmp_path/'src/classes.json').write_text(json.dumps({'classes': [{'title': 'Road', 'color': '#6EC1E4'}, {'title': 'Building', 'color': '#D0021B'}]}))
+    assert mask_colours(tmp_path/'src/Tile 0/masks/p.png') == {BG: 4080, ROAD: 1536, BLD: 528}
+    with pytest.raises(SadlDataError, match=r"lists Road, Building\); choose the class"): tile_scenes(tmp_path/'src', tmp_path/'o', size=32, progress=False)
+    with pytest.raises(SadlDataError, match=r"none of the 2 masks; they use 132,41,246 \(#8429F6\) 66.4%, 110,193,228 \(#6EC1E4\) = Road 25.0%, 60,16,152 \(#3C1098\) 8.6%"):
+        tile_scenes(tmp_path/'src', tmp_path/'o', size=32, mask_class='building', progress=False)
+    r = tile_scenes(tmp_path/'src', tmp_path/'o', size=32, class_colour=BLD, drop_empty=True, progress=False)
+    assert (r['written'], r['label_frac']) == (2, 528 / 1024) and read_mask(tmp_path/'o/label/Tile-1_p_0032_0000.png').sum() == 528
+    assert json.loads((tmp_path/'o/tiling.json').read_text())['mask_class']['colour'] == list(BLD)
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'c1', '--size', '32', '--class_name', 'Building', '--quiet')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and '--class_colour R,G,B' in r.stderr and not (tmp_path/'c1').exists(), r.stderr
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'c1', '--size', '32', '--class_name', 'Building', '--class_colour', '#3C1098', '--quiet')
+    assert r.returncode == 0 and "label: class 'Building', colour 60,16,152, 51.6% of the pixels" in r.stdout, r.stdout + r.stderr
+    assert len(list((tmp_path/'c1/label').iterdir())) == 2
+
+def test_dubai_aerial_class_colours(tmp_path, shared_data, console):
+    "The real Dubai aerial set: its classes.json lists Building as #D0021B, its masks use 60,16,152."
+    dubai = shared_data/'dubai_aerial'
+    if not dubai.is_dir():
+        (pytest.fail if os.environ.get('CI', '').lower() == 'true' else pytest.skip)(f"{dubai} not found")
+    lay = detect_layout(dubai)
+    assert (lay['cd'], len(lay['scenes'])) == (False, 72) and lay['name'].startswith('folders of images/ and masks/')
+    r = console('sadl_tile', dubai, tmp_path/'never', '--size', '64', '--class_name', 'Building', '--quiet')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and not (tmp_path/'never').exists(), r.stderr
+    assert "class 'Building' has colour 208,2,27 (#D0021B)" in r.stderr and 'none of the 72 masks' in r.stderr and ', 60,16,152 (#3C1098) 13.3%, ' in r.stderr
+    (tmp_path/'src').mkdir(); (tmp_path/'src/Tile 2').symlink_to(dubai/'Tile 2')                 # one tile, linked, not copied
+    r = console('sadl_tile', tmp_path/'src', tmp_path/'out', '--size', '64', '--class_colour', '60,16,152', '--quiet')
+    assert r.returncode == 0, r.stderr
+    labels = sorted((tmp_path/'out/label').iterdir())
+    assert len(labels) > 100 and len(list((tmp_path/'out/A').iterdir())) == len(labels) and (tmp_path/'out/list/train.txt').is_file()
+    assert all(read_mask(p).any() for p in labels[::10])                                            # building-free patches dropped
