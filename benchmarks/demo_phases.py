@@ -38,20 +38,24 @@ def phases(runs:Path)->dict:
     runs = Path(runs)
     if not (runs/'elapsed_s.txt').is_file(): raise SystemExit(f"{runs}: no elapsed_s.txt (not a finished sadl_reproduce run)")
     pre = {p.name: _secs(p/'elapsed_s.txt') for p in sorted((runs/'pretrain').iterdir()) if p.is_dir()}
-    ft = {}
-    for m in sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json')):
+    ft, ms = {}, sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json'))
+    keys = sorted((runs/'finetune').glob('*/frac*/seed*/run_key.txt'))
+    # runs go 2 (or more) at a time: the phase's wall time is from the first run folder made to the last result written
+    ft_wall = max(m.stat().st_mtime for m in ms) - min(k.stat().st_mtime for k in keys) if ms else 0.
+    for m in ms:
         init = m.parents[2].name
         meta = json.loads(m.read_text())
         d = ft.setdefault(init, {'runs': 0, 's': 0., 'steps': []})
         d['runs'] += 1; d['s'] += _secs(m.parent/'elapsed_s.txt'); d['steps'].append(meta.get('steps', float('nan')))
     total = _secs(runs/'elapsed_s.txt')
-    return dict(total=total, pretrain=pre, finetune=ft, rest=total - sum(pre.values()) - sum(d['s'] for d in ft.values()))
+    return dict(total=total, pretrain=pre, finetune=ft, finetune_wall=ft_wall, rest=total - sum(pre.values()) - ft_wall)
 
 def table(ph:dict, mach:dict, cmd:str)->str:
     "Markdown section."
     import statistics
     rows = [f"| pre-training `{k}` | {v:.0f} |" for k, v in ph['pretrain'].items()]
-    rows += [f"| fine-tuning from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps | {d['s']:.0f} |"
+    rows += [f"| fine-tuning, all {sum(d['runs'] for d in ph['finetune'].values())} runs (wall) | {ph['finetune_wall']:.0f} |"]
+    rows += [f"| &nbsp;&nbsp;from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps (run seconds, summed over workers) | ({d['s']:.0f}) |"
              for k, d in ph['finetune'].items()]
     rows += [f"| data, probes, tables, figures | {ph['rest']:.0f} |", f"| **total** | **{ph['total']:.0f}** ({ph['total'] / 60:.1f} min) |"]
     return '\n'.join([SECTION, '', f"Command: `{cmd}`.",
