@@ -145,7 +145,11 @@ def plot_f1_vs_steps(
         m = g.groupby('frac')[['best_step', metric]].median()
         ax.plot(m.best_step, 100 * m[metric], color=c, lw=1.2, label=INIT_NAMES.get(i, i))
     for f, mk in marks.items(): ax.scatter([], [], color='0.4', marker=mk, s=14, label=f'{_frac_label(f)} labels')
-    ax.set_xscale('log'); ax.set_xlabel('fine-tuning steps to the best validation epoch')
+    ax.set_xscale('log'); ax.minorticks_off()
+    lo, hi = df.best_step.min(), df.best_step.max()
+    ax.set_xticks([t for t in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000) if lo / 2 <= t <= hi * 2])
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f'{v:,.0f}'))
+    ax.set_xlabel('fine-tuning steps to the best validation epoch')
     ax.set_ylabel(f"test {METRIC_SHORT.get(metric, metric)} (%)")
     ax.legend(fontsize=6, ncol=2); ax.grid(alpha=.3); fig.tight_layout()
     return fig

@@ -549,6 +549,7 @@ def reproduce(
     if finetune_epochs:                   # a shorter cap keeps the preset's patience where it fits (patience < epochs)
         p.finetune['epochs'] = finetune_epochs
         if p.finetune.get('patience'): p.finetune['patience'] = min(p.finetune['patience'], finetune_epochs - 1) or None
+        if p.finetune.get('min_epochs'): p.finetune['min_epochs'] = min(p.finetune['min_epochs'], finetune_epochs)
     if imagenet is not None and not Path(imagenet).is_file():
         raise FileNotFoundError(f"ImageNet weights {imagenet} not found: pass a torchvision resnet18 state dict file (no downloads here)")
     if imagenet is not None:                 # ImageNet weights fix the network's width (the CPU presets use 32)

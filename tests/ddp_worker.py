@@ -69,8 +69,8 @@ def main(data, cd, out):
     # 3. fine-tuning
     import sadl.cd as C
     orig_hist = C._history
-    def hist(learn):
-        df = orig_hist(learn); df.to_csv(out/f'fthist{r}.csv', index=False); return df
+    def hist(learn, *args, **kwargs):
+        df = orig_hist(learn, *args, **kwargs); df.to_csv(out/f'fthist{r}.csv', index=False); return df
     C._history = hist
     test = C.finetune(cd, out/'ft', epochs=2, bs=2, progress=False, device='cpu', channels=8)
     (out/f'ft{r}.json').write_text(json.dumps(test))

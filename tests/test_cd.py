@@ -117,7 +117,7 @@ def test_finetune_levir_writes_outputs(levir, tmp_path):
     res = finetune(levir, tmp_path/'ft', epochs=1, bs=4, device='cpu', progress=False)
     assert sorted(res) == sorted([*METRICS, 'ap']) and all(0 <= v <= 1 for v in res.values())
     hist = pd.read_csv(tmp_path/'ft'/'history.csv')
-    assert list(hist.columns) == ['epoch', 'train_loss', 'valid_loss', *METRICS, 'ap'] and len(hist) == 1
+    assert list(hist.columns) == ['epoch', 'step', 'train_loss', 'valid_loss', *METRICS, 'ap'] and len(hist) == 1
     meta = json.loads((tmp_path/'ft'/'metrics.json').read_text())
     assert meta['best_epoch'] == 0 and (meta['n_train'], meta['n_valid'], meta['n_test']) == (3, 1, 2)
     assert meta['config']['init'] == 'random' and all(meta[k] == res[k] for k in METRICS)
