@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cd.ipynb #f662ba52
 from __future__ import annotations
-import contextlib, io, json, math, os, shutil, tempfile, time
+import contextlib, io, json, math, os, shutil, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, cv2

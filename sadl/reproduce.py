@@ -151,12 +151,14 @@ def prepare_data(
     check_disjoint(res['seg'], res['cd'])
     return res
 
+def _images(folder:Path)->list: # the files of A/ (and B/)
+    return [f for sd in ('A', 'B') if (Path(folder)/sd).is_dir() for f in sorted((Path(folder)/sd).iterdir()) if f.is_file()]
+
 def _digests(
-    folder:Path, # A folder with A/ (and B/) images
-)->dict: # {sha1 of the file's bytes: file name} over A/ and B/
+    files:list, # Image files
+)->dict: # {sha1 of the file's bytes: file name}
     import hashlib
-    return {hashlib.sha1(f.read_bytes()).hexdigest(): f.name for sd in ('A', 'B') if (Path(folder)/sd).is_dir()
-            for f in sorted((Path(folder)/sd).iterdir()) if f.is_file()}
+    return {hashlib.sha1(f.read_bytes()).hexdigest(): f.name for f in files}
 
 def _synth_worlds(
     folder:Path, # A folder with A/ images
@@ -172,7 +174,9 @@ def check_disjoint(
     same = sorted(_synth_worlds(seg) & _synth_worlds(cd))
     if same: raise SadlDataError(f"pre-training ({seg}) and CD data ({cd}) are both synthetic sets of seed {same[0]}: the same scenes "
                                  "(a CD pair's date A is a pre-training tile); make them with different seeds")
-    a, b = _digests(seg), _digests(cd)
+    fa, fb = _images(seg), _images(cd)
+    sizes = {f.stat().st_size for f in fa} & {f.stat().st_size for f in fb}   # identical files have equal sizes: hash only those
+    a, b = (_digests([f for f in fs if f.stat().st_size in sizes]) for fs in (fa, fb))
     both = sorted(set(a) & set(b))
     if both: raise SadlDataError(f"{len(both)} images are both pre-training ({Path(seg)/a[both[0]]}) and CD data ({Path(cd)/b[both[0]]}): "
                                  "pre-training scenes must not appear in the CD splits; use other scenes (or another --seed of sadl_synth)")
@@ -295,12 +299,9 @@ def finetune_all(
                 bar.set_postfix_str(futs[fu], refresh=False)
                 _merge_results(Path(out)/'results.csv', _done_rows())
     else:
-        from sadl.cd import finetune
         for what, folder, cfg in todo:
             if progress: print(f"fine-tuning from {what}")
-            t0 = time.time()
-            finetune(cd, folder, cfg, device=device, progress=progress)
-            _write(folder/'elapsed_s.txt', f'{time.time()-t0:.1f}')
+            _finetune_job(str(cd), str(folder), cfg.to_dict(), device, progress)
             _merge_results(Path(out)/'results.csv', _done_rows())
     df = pd.DataFrame([_row(*r) for r in runs])
     _merge_results(Path(out)/'results.csv', df)
@@ -315,11 +316,12 @@ def _finetune_job(
     folder:str,  # The run's folder
     cfg:dict,    # `FinetuneConfig` fields
     device:str|None, # Device
+    progress:bool=False, # fastai's bars and table (off in worker processes)
 )->str: # `folder`
-    "One fine-tuning run in a worker process (quiet), timed into elapsed_s.txt."
+    "One fine-tuning run (in this process or a worker's), timed into elapsed_s.txt."
     from sadl.cd import finetune
     t0 = time.time()
-    finetune(cd, folder, FinetuneConfig(**cfg), device=device, progress=False)
+    finetune(cd, folder, FinetuneConfig(**cfg), device=device, progress=progress)
     _write(Path(folder)/'elapsed_s.txt', f'{time.time()-t0:.1f}')
     return folder
 
@@ -341,11 +343,14 @@ def mean_ci(
     level:float=0.95, # Confidence level
 )->tuple: # (mean, lo, hi); lo = hi = nan with fewer than 2 values
     "Mean of `d` and its Student-t confidence interval (`level`), the effect size every verdict reports."
-    from scipy.stats import t as student_t
     d = np.asarray(d, dtype=float)
     if len(d) < 2: return (float(d.mean()) if len(d) else float('nan')), float('nan'), float('nan')
-    h = student_t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return float(d.mean()), float(d.mean() - h), float(d.mean() + h)
+    return _t_interval(d.mean(), d.std(ddof=1) / np.sqrt(len(d)), len(d) - 1, level)
+
+def _t_interval(m:float, se:float, dof:float, level:float=0.95)->tuple: # (m, lo, hi): m ± t(level, dof) se
+    from scipy.stats import t as student_t
+    h = student_t.ppf(0.5 + level / 2, dof) * se if se > 0 else 0.
+    return float(m), float(m - h), float(m + h)
 
 # %% ../nbs/07a_reproduce.ipynb #b333cbbb
 def paired_comparison(
@@ -438,15 +443,12 @@ def claim_verdicts(
     return out
 
 def _welch(x, y, level:float=0.95)->tuple: # (mean difference x - y, lo, hi): Welch's t interval for unpaired samples
-    from scipy.stats import t as student_t
     x, y = np.asarray(x, float), np.asarray(y, float)
     if min(len(x), len(y)) < 2: return float(x.mean() - y.mean()), float('nan'), float('nan')
-    vx, vy, nx, ny = x.var(ddof=1), y.var(ddof=1), len(x), len(y)
-    se = np.sqrt(vx / nx + vy / ny)
-    if se == 0: return float(x.mean() - y.mean()), float(x.mean() - y.mean()), float(x.mean() - y.mean())
-    dof = se ** 4 / ((vx / nx) ** 2 / (nx - 1) + (vy / ny) ** 2 / (ny - 1))
-    h = student_t.ppf(0.5 + level / 2, dof) * se
-    return float(x.mean() - y.mean()), float(x.mean() - y.mean() - h), float(x.mean() - y.mean() + h)
+    vx, vy = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)     # squared standard errors of the two means
+    se = np.sqrt(vx + vy)
+    dof = se ** 4 / (vx ** 2 / (len(x) - 1) + vy ** 2 / (len(y) - 1)) if se > 0 else 1.   # Welch-Satterthwaite
+    return _t_interval(x.mean() - y.mean(), se, dof, level)
 
 def _pct(f): return f"{100 * float(f):g}%"
 
