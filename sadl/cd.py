@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 from tqdm.auto import tqdm
 from fastai.learner import Learner, Metric
 from fastai.callback.core import Callback
-from fastai.callback.schedule import ParamScheduler, SchedLin
+from fastai.callback.schedule import ParamScheduler, SchedLin, SchedNo
 from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback, TrackerCallback
 from fastai.callback.core import CancelFitException
 from fastai.optimizer import SGD
@@ -346,7 +346,8 @@ def finetune(
     stop = [GraceEarlyStopping(cfg.min_epochs, monitor=monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
     with _quiet(progress, learn):
         learn.path, learn.model_dir = out, '.best'
-        learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': SchedLin(lr, 0.)}),
+        sched = SchedLin(lr, 0.) if cfg.sched == 'linear' else SchedNo(lr, lr)
+        learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': sched}),
                                    SaveModelCallback(monitor=monitor, comp=np.greater, fname='best'), *stop])
         hist = _history(learn, spe)                     # the best epoch's weights are loaded now
         thr = 0.5

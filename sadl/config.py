@@ -160,6 +160,7 @@ class FinetuneConfig(_Config):
     patience:int|None=None # Stop after this many epochs without a better `monitor` (converged); None: all `epochs` (the paper)
     min_delta:float=0. # Smallest gain of `monitor` that counts as better for `patience` (e.g. 0.005: half an AP point)
     min_epochs:int=0 # No early stop before this many epochs: a grace period (random init sits on a plateau first)
+    sched:str='linear' # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
     threshold:str='argmax' # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
     precision:str='fp32' # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
     mom:float=0.9 # SGD momentum
@@ -184,6 +185,7 @@ class FinetuneConfig(_Config):
         if self.channels < 1 or (self.width is not None and self.width < 1): raise ValueError(f"channels={self.channels}, width={self.width}: must be >= 1")
         if self.epoch_size is not None and self.epoch_size < 1: raise ValueError(f"epoch_size={self.epoch_size}: must be >= 1")
         if self.cache not in ('memory', 'memmap'): raise ValueError(f"cache={self.cache!r}: use 'memory' or 'memmap'")
+        if self.sched not in ('linear', 'constant'): raise ValueError(f"sched={self.sched!r}: use 'linear' or 'constant'")
         if not 0 <= self.min_epochs <= self.epochs: raise ValueError(f"min_epochs={self.min_epochs}: need 0 <= min_epochs <= epochs={self.epochs}")
         if not 0 <= self.min_delta < 1: raise ValueError(f"min_delta={self.min_delta}: need 0 <= min_delta < 1 (a gain of the validation score)")
         if self.patience is not None and not 1 <= self.patience < self.epochs:

@@ -39,8 +39,8 @@ class Preset:
     start_row:bool = True          # Fine-tune the pre-training's own starting weights as a Table I row ('start')
 
 _CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.2, width=16, channels=64, proj_dim=256, precision='fp32')
-_CPU_FINETUNE = dict(epochs=50, patience=5, min_delta=0.005, min_epochs=25, bs=8, lr=0.01, width=16, epoch_size=256, monitor='ap', threshold='val',
-                     precision='fp32', cache='memmap')
+_CPU_FINETUNE = dict(epochs=25, patience=5, min_delta=0.01, min_epochs=12, sched='constant', bs=8, lr=0.01, width=16, epoch_size=256,
+                     monitor='ap', threshold='val', precision='fp32', cache='memmap')
 
 PRESETS = {
     'tiny': Preset('tiny',
@@ -428,8 +428,10 @@ def claim_verdicts(
         rows = paired_comparison(df, a, (b,), low, ('f1',))
         if not len(rows) or a == b: continue
         runs, conv = _runs(df, [(x, f) for x in (a, b) for f in rows.frac])
+        each = [f"{_pct(r.frac)} {_ci_verdict(rows[rows.frac == r.frac], 0., _runs(df, [(a, r.frac), (b, r.frac)])[1])}" for r in rows.itertuples()]
         out.append(dict(claim=f"{a} beats {b} at low label fractions", verdict=_ci_verdict(rows, 0., conv),
-                        evidence=f"{a} - {b}, seed-paired: {'; '.join(_effect(r) for r in rows.itertuples())}. Runs: {runs}." +
+                        evidence=f"{a} - {b}, seed-paired: {'; '.join(_effect(r) for r in rows.itertuples())}. "
+                                 f"Per fraction: {', '.join(each)}. Runs: {runs}." +
                                  (caveat if a == method else '')))
     a, b = df[(df.init == method) & np.isclose(df.frac, 0.2)].f1, df[(df.init == 'random') & np.isclose(df.frac, 1.0)].f1
     if len(a) and len(b):
