@@ -12,7 +12,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from tqdm.auto import tqdm
-from fastai.learner import Learner, Metric
+from fastai.learner import Learner, Metric, save_model
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin, SchedNo
 from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback, TrackerCallback
@@ -24,13 +24,14 @@ from .core import SadlDataError, atomic_path, METRICS, blur, rand, uniform, to_h
 from .model import ResNetFPN, load_backbone, backbone_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .learner import SaDLDistributed, distrib_setup, _rank, _world
+from .learner import Checkpoint, QuietSkipToEpoch, load_checkpoint, finished_epochs, check_same_run
 from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
 __all__ = ['CHANGE_COLOURS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics',
            'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment',
-           'cd_learner', 'convergence', 'GraceEarlyStopping', 'finetune', 'load_cd_model', 'overlay_changes',
-           'confusion_rgb', 'plot_change_map', 'METRICS']
+           'cd_learner', 'convergence', 'GraceEarlyStopping', 'SaveBestModel', 'FinetuneCheckpoint', 'finetune',
+           'load_cd_model', 'overlay_changes', 'confusion_rgb', 'plot_change_map', 'METRICS']
 
 # %% ../nbs/07_cd.ipynb #27f9baf4
 _all_ = ['METRICS']  # defined in sadl.core, importable from here as before
@@ -155,6 +156,10 @@ def cd_metrics()->list: # [precision, recall, f1, iou] `ChangeMetric`s sharing o
     return [ChangeMetric(k, c, owner=i == 0) for i, k in enumerate(METRICS)] + [ChangeAP()]
 
 # %% ../nbs/07_cd.ipynb #0022a73c
+def _net_width(init, width:int|None=None)->int: # The ResNet-18 width of a CDNet: `width`, else the init file's, else 64
+    if width is not None: return width
+    return 64 if init is None or init == 'random' else backbone_width(init)
+
 class CDNet(nn.Module):
     "Siamese ResNet-18 + FPN change detector (Sec. IV-B): two dates -> change logits at full resolution."
     def __init__(self,
@@ -163,7 +168,7 @@ class CDNet(nn.Module):
                  width:int|None=None, # ResNet-18 width (`sadl.model.resnet18_backbone`); None: the file's, else 64
                 ):
         super().__init__()
-        if width is None: width = backbone_width(pretrained) if pretrained is not None else 64
+        width = _net_width(pretrained, width)
         self.channels, self.width = channels, width
         self.encoder = ResNetFPN(out_channels=channels, width=width)
         self.head = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
@@ -315,7 +320,35 @@ class GraceEarlyStopping(EarlyStoppingCallback):
         self.wait = 0 if self.new_best else self.wait + 1
         if self.wait >= self.patience and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
+# %% ../nbs/07_cd.ipynb #b2b02b1e
+class SaveBestModel(SaveModelCallback):
+    "fastai's `SaveModelCallback`, writing atomically; in the epochs a resumed run skips it only replays its best score."
+    def after_epoch(self):
+        if getattr(self.learn, 'skipped_epoch', False): TrackerCallback.after_epoch(self)   # that epoch's saved row: `best` only
+        else: super().after_epoch()
+    def _save(self, name):
+        path = self.learn.path/self.learn.model_dir/f'{name}.pth'
+        if not _rank():                                  # rank 0 writes, as fastai's `Learner.save`
+            with atomic_path(path) as tmp: save_model(tmp, self.learn.model, None, with_opt=False)
+        self.last_saved_path = path
+
+# %% ../nbs/07_cd.ipynb #a8e271e9
+class FinetuneCheckpoint(Checkpoint):
+    "`sadl.learner.Checkpoint` after `SaveBestModel` has saved the epoch's best weights, before `GraceEarlyStopping` may end the fit."
+    order = SaveModelCallback.order + 1
+
 # %% ../nbs/07_cd.ipynb #51a55116
+_FREE = ('cache',)   # options a resumed run may change: how the pairs are read, not what is computed
+
+def _finished(mj:Path, used:FinetuneConfig)->dict: # the test metrics of the finished run in metrics.json `mj`
+    m = json.loads(mj.read_text())
+    check_same_run(mj, m.get('config'), used, ignore=_FREE)   # another configuration: refused
+    return {k: float(m[k]) for k in (*METRICS, 'ap')}
+
+def _discard(out:Path): # an unfinished run's checkpoint and best weights
+    (out/'checkpoint.pth').unlink(missing_ok=True)
+    shutil.rmtree(out/'.best', ignore_errors=True)
+
 @config_kwargs(FinetuneConfig)
 def finetune(
     data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
@@ -323,13 +356,22 @@ def finetune(
     cfg:FinetuneConfig|None=None, # The run's options (default: the paper's); keyword arguments override its fields
     device:str|None=None, # 'cuda', 'cpu', ...; None: fastai's default device
     progress:bool=True, # Show fastai's progress bars and the per-epoch table
+    resume:bool=True, # Continue the run in `out` from its checkpoint.pth, or return a finished run's test metrics; False: start over
     **kwargs, # Fields of `FinetuneConfig`: frac, init, epochs, bs, lr, seed, channels, width, epoch_size, monitor, threshold, precision, ...
 )->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
-    "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B)."
+    "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B); resumable after a kill."
     cfg = FinetuneConfig.resolve(cfg, **kwargs).validate()
     frac, epochs, bs, lr, seed = cfg.frac, cfg.epochs, cfg.bs, cfg.lr, cfg.seed
     monitor, threshold, precision, test_split = cfg.monitor, cfg.threshold, cfg.precision, cfg.test_split
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    ck = out/'checkpoint.pth'
+    used = cfg.make(width=_net_width(cfg.init, cfg.width))   # as used: the width read from the init file
+    if resume and (out/'metrics.json').is_file():
+        test = _finished(out/'metrics.json', used)
+        _discard(out)                                    # left by a kill between metrics.json and the clean-up
+        return test
+    if resume and ck.is_file(): finished_epochs(ck, used, ignore=_FREE)   # another configuration: refused before any work
+    out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     # launched by torchrun / accelerate launch: one process per GPU, DDP, bs per GPU, rank 0 writes
     device, own_group = distrib_setup(device) if int(os.environ.get('WORLD_SIZE', 1)) > 1 else (device, False)
@@ -342,24 +384,25 @@ def finetune(
     if _use_bf16(precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
     spe = len(dls.train)                                 # optimiser steps per epoch
+    start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
+    if start == 0 and _rank() == 0: _discard(out)        # a fresh run: no stale checkpoint or best weights
     # the best epoch's weights go to out/.best (removed at the end; on several processes rank 0 saves and every rank loads)
     stop = [GraceEarlyStopping(cfg.min_epochs, monitor=monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
+    skip = [QuietSkipToEpoch(start)] if start else []
     with _quiet(progress, learn):
         learn.path, learn.model_dir = out, '.best'
         sched = SchedLin(lr, 0.) if cfg.sched == 'linear' else SchedNo(lr, lr)
-        learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': sched}),
-                                   SaveModelCallback(monitor=monitor, comp=np.greater, fname='best'), *stop])
+        learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': sched}), SaveBestModel(monitor=monitor, comp=np.greater, fname='best'),
+                                   FinetuneCheckpoint(ck, used.to_dict()), *stop, *skip])
         hist = _history(learn, spe)                     # the best epoch's weights are loaded now
         thr = 0.5
         if threshold == 'val': learn.validate(); thr = best_threshold(ap_metric.hist)
         res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou, ap]
     if _world() > 1: torch.distributed.barrier()
-    if _rank() == 0: shutil.rmtree(out/'.best', ignore_errors=True)
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
     conv = convergence(hist[monitor], epochs, cfg.patience, spe, cfg.min_delta)
     best = conv['best_epoch']
-    used = cfg.make(width=learn.model.width)             # as used: the width read from the init file
     facts = dict(data=str(data), device=str(dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
     if _rank() == 0:                                   # the ranks hold the same model: rank 0 writes, each file atomically
@@ -372,6 +415,7 @@ def finetune(
                    'time_s': round(time.time() - t0, 1), 'config': config}
         used.save(out/'config.json', **facts, world_size=_world())   # atomic
         with atomic_path(out/'metrics.json') as f: f.write_text(json.dumps(summary, indent=1))   # last: its presence marks a finished run
+        _discard(out)                                    # only now: a kill before metrics.json leaves a run that resumes
     if own_group: torch.distributed.destroy_process_group()
     return test
 

@@ -295,6 +295,8 @@ def sadl_finetune(
     threshold:Param("Decision on test: argmax (p >= 0.5, the paper) or val (the F1-best threshold on validation)", str, choices=('argmax', 'val'))=_F.threshold,
     precision:Param("fp32; bf16; fast: bf16 on CUDA and CPUs with bf16 units", str, choices=('fp32', 'bf16', 'fast'))=_F.precision,
     device:str=None, # 'cuda' or 'cpu'; default: cuda when available
+    resume:store_true=False, # Continue the run in --out from its checkpoint (a finished run: print its results)
+    restart:store_true=False, # Discard the run in --out (checkpoint.pth, history.csv, model.pth, config.json, metrics.json) and start over
     force:store_true=False, # Overwrite the results of an earlier run in OUT
     quiet:store_true=False, # No progress bars or per-epoch table
     debug:store_true=False, # Show the traceback of an error
@@ -308,17 +310,23 @@ def sadl_finetune(
         need(patience is None or 1 <= patience < epochs, 'patience', patience, 'need 1 <= patience < --epochs')
         need(width is None or width >= 1, 'width', width, 'must be >= 1'); need(epoch_size is None or epoch_size >= bs, 'epoch_size', epoch_size, 'must be >= --bs')
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile)")
+        need(not (resume and restart), 'restart', '', 'give --resume (continue the run in --out) or --restart (start it over), not both')
         if init != 'random' and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: neither 'random' nor an existing file")
-        if (Path(out)/'metrics.json').exists() and not force:
+        if (Path(out)/'metrics.json').exists() and not (force or resume or restart):
             raise FileExistsError(f"{Path(out)/'metrics.json'} exists from an earlier run: choose another --out, or pass --force")
         check_out(out)
+        ck = Path(out)/'checkpoint.pth'
+        if ck.is_file() and not (resume or restart or force):
+            raise FileExistsError(f"{ck} exists: pass --resume to continue that run, --restart to discard it and start over, or choose another --out")
         check_device(device)
         cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, bs=bs, lr=lr, seed=seed, channels=channels, width=width,
                                   epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
         import json
         from sadl.cd import finetune
+        if restart:
+            for f in ('checkpoint.pth', 'metrics.json', 'history.csv', 'model.pth', 'config.json'): (Path(out)/f).unlink(missing_ok=True)
         with new_folder(out):
-            m = finetune(data, out, cfg, device=device, progress=show_progress(quiet))
+            m = finetune(data, out, cfg, device=device, progress=show_progress(quiet), resume=resume)
         print(json.dumps({k: round(v, 4) for k, v in m.items()}))
 
 # %% ../nbs/09_cli.ipynb #02be1d0a

@@ -36,7 +36,8 @@ __all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup', 
            'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
            'BuildingFreeMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states', 'set_rng_states',
            'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder',
-           'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline', 'pretrain', 'plot_history']
+           'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline', 'check_same_run',
+           'finished_epochs', 'pretrain', 'plot_history']
 
 # %% ../nbs/06_learner.ipynb #36fd7d1d
 def poly_lr(
@@ -308,16 +309,31 @@ class SkipValidation(Callback):
 
 # %% ../nbs/06_learner.ipynb #02ebe013
 class QuietSkipToEpoch(SkipToEpoch):
-    "`SkipToEpoch` that does not log the skipped epochs and flags them in `learn.skipped_epoch`."
+    "`SkipToEpoch` that flags the skipped epochs in `learn.skipped_epoch`, does not log them, and gives the recorder their saved rows."
+    def before_fit(self):
+        "Put back the smoothed training loss that `load_checkpoint` restored (fastai's `Recorder.before_fit`, order 50, reset it)."
+        rec = getattr(self.learn, 'recorder', None)
+        self.saved = getattr(rec, 'restored', None) or {}
+        smooth = self.saved.get('smooth')
+        if smooth is None: return
+        count, val = smooth
+        sl = rec.smooth_loss
+        dev = sl.val.device if torch.is_tensor(sl.val) else (getattr(self.dls, 'device', None) or 'cpu')   # fastai's: CPU; `DeviceRecorder`'s: the data's
+        sl.count = count
+        sl.val = None if val is None else val.to(dev)
     def before_epoch(self):
         skip = self.epoch < self._skip_to
         self.learn.skipped_epoch = skip
+        rows = self.saved.get('values') or []
+        if skip and self.epoch < len(rows): self.recorder.log = self.recorder.log + list(rows[self.epoch])   # `Recorder.after_epoch` stores it
         if skip and not hasattr(self, '_logger'): self._logger, self.learn.logger = self.learn.logger, noop
         if not skip and hasattr(self, '_logger'): self.learn.logger = self._logger; del self._logger
         super().before_epoch()
     def after_fit(self):
         if hasattr(self, '_logger'): self.learn.logger = self._logger; del self._logger
         self.learn.skipped_epoch = False
+        self.saved = {}
+        if getattr(self.learn, 'recorder', None) is not None: self.learn.recorder.restored = None   # replayed once
 
 # %% ../nbs/06_learner.ipynb #77227e38
 HISTORY_COLS = ('epoch', 'loss', 'l_sd', 'l_s1', 'l_s2', 'collapse_std', 'missing', 'lr', 'seconds')
@@ -349,32 +365,48 @@ def _atomic_save(obj, path:Path):
 
 def _base_dl(dl): return getattr(dl, 'dl', dl)  # the loader inside fastai's DistributedDL
 
+def _generators(learn:Learner)->dict: # {callback name: its torch.Generator}; one made on first use is absent until then
+    return {cb.name: cb.gen for cb in learn.cbs if isinstance(getattr(cb, 'gen', None), torch.Generator)}
+
 def rng_states(
-    learn:Learner, # A SaDL learner
+    learn:Learner, # A learner (SaDL, a baseline's, fine-tuning's)
 )->dict: # this process's random states
-    "The random states of this process: views' generator, data loader shuffling, torch (CPU, CUDA), numpy, python."
-    views, dl = getattr(learn, 'sadl_views', None), _base_dl(learn.dls.train)
-    st = dict(gen=views.gen.get_state() if views is not None and views.gen is not None else None,
-              gen_device=str(views.gen.device) if views is not None and views.gen is not None else None,
-              data=dl.rng.getstate() if getattr(dl, 'rng', None) is not None else None,
+    "The random states of this process: the callbacks' generators, the training loader's shuffling and stream, torch (CPU, CUDA), numpy, python."
+    dl = _base_dl(learn.dls.train)
+    gens = {name: (g.get_state(), str(g.device)) for name, g in _generators(learn).items()}
+    st = dict(gens=gens, data=dl.rng.getstate() if getattr(dl, 'rng', None) is not None else None,
+              stream=getattr(dl, '_stream', None),                # `PatchDL`: the rest of the current reshuffled pass
               torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
     if torch.cuda.is_available() and torch.cuda.is_initialized(): st['cuda'] = torch.cuda.get_rng_state_all()
     return st
 
 def set_rng_states(
-    learn:Learner, # A SaDL learner built like the one that saved `st`
+    learn:Learner, # A learner built like the one that saved `st`
     st:dict, # From `rng_states`
 ):
     "Restore the random states saved by `rng_states`."
-    views, dl = getattr(learn, 'sadl_views', None), _base_dl(learn.dls.train)
-    if views is not None and st.get('gen') is not None: views.generator(st.get('gen_device') or 'cpu').set_state(st['gen'])
+    dl = _base_dl(learn.dls.train)
+    for name, (state, device) in (st.get('gens') or {}).items():
+        cb = getattr(learn, name, None)
+        gen = cb.generator(device) if hasattr(cb, 'generator') else getattr(cb, 'gen', None)   # the views make theirs on first use
+        if gen is not None: gen.set_state(state)
+    views = getattr(learn, 'sadl_views', None)
+    if views is not None and st.get('gen') is not None: views.generator(st.get('gen_device') or 'cpu').set_state(st['gen'])  # checkpoints before `gens`
     if st.get('data') is not None and getattr(dl, 'rng', None) is not None: dl.rng.setstate(st['data'])
+    if st.get('stream') is not None: dl._stream = list(st['stream'])
     torch.set_rng_state(st['torch']); np.random.set_state(st['numpy']); random.setstate(st['python'])
     if st.get('cuda') is not None and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(st['cuda'])
 
 # %% ../nbs/06_learner.ipynb #0c14e008
+def _recorder_state(learn:Learner)->dict|None: # the recorder's rows and smoothed training loss (count, value), for `QuietSkipToEpoch`
+    rec = getattr(learn, 'recorder', None)
+    if rec is None: return None
+    sl = rec.smooth_loss
+    smooth = (sl.count, None if sl.val is None else sl.val.detach().cpu())
+    return dict(values=[list(v) for v in rec.values], smooth=smooth)
+
 class Checkpoint(Callback):
-    "Save model, optimiser, epoch, history, every rank's random states and config after each finished epoch (rank 0 writes)."
+    "Save model, optimiser, epoch, history, recorder, every rank's random states and config after each finished epoch (rank 0 writes)."
     order = 57  # after HistoryCSV
     def __init__(self,
                  path:str|Path, # The checkpoint file
@@ -390,14 +422,14 @@ class Checkpoint(Callback):
             rng = [None] * _world(); torch.distributed.all_gather_object(rng, rng_states(l))
         if _rank(): return
         _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=_bare(l.model).state_dict(), opt=l.opt.state_dict(),
-                          history=hist.rows if hist else [], rng=rng, world=_world(), config=self.config), self.path)
+                          history=hist.rows if hist else [], recorder=_recorder_state(l), rng=rng, world=_world(), config=self.config), self.path)
 
 # %% ../nbs/06_learner.ipynb #0bd19f0f
 def load_checkpoint(
     learn:Learner, # A learner built like the one that saved the checkpoint
     path:str|Path, # The checkpoint file
 )->int: # The epoch to start from (last finished epoch + 1)
-    "Restore a `Checkpoint` into `learn` (model, optimiser, history, this rank's random states)."
+    "Restore a `Checkpoint` into `learn` (model, optimiser, history, this rank's random states; the recorder's for `QuietSkipToEpoch`)."
     path = Path(path)
     try: st = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e: raise SadlDataError(f"{path}: cannot be read as a sadl checkpoint ({type(e).__name__}: {e}); delete it or use another out folder") from e
@@ -407,6 +439,7 @@ def load_checkpoint(
     if learn.opt is None: learn.create_opt()
     learn.opt.load_state_dict(st['opt'])  # torch moves the momentum buffers to the parameters' device
     if hasattr(learn, 'history_csv'): learn.history_csv.rows = list(st.get('history', []))
+    if getattr(learn, 'recorder', None) is not None: learn.recorder.restored = st.get('recorder')   # for `QuietSkipToEpoch`
     rng = st.get('rng')
     if rng and len(rng) == _world(): set_rng_states(learn, rng[_rank()])
     elif rng: warnings.warn(f"{path}: saved by {len(rng)} process(es), resumed by {_world()}: the views and the data order continue from fresh seeds")
@@ -563,9 +596,33 @@ def pretrain_baseline(
     from sadl.contrastive import pretrain_contrastive
     return pretrain_contrastive(method, data, out, size=size, color=color, **kwargs)
 
-# %% ../nbs/06_learner.ipynb #54784663
-_RUN_KEYS = tuple(k for k in PretrainConfig.names() if k not in ('precision', 'method'))   # a resumed run must match these
+# %% ../nbs/06_learner.ipynb #e41f790e
+def check_same_run(
+    path:str|Path, # The file that holds the earlier run (a checkpoint, a metrics.json): named in the message
+    old:dict|None, # That run's options; those it lacks (added later) take their defaults
+    cfg, # The configuration about to run (`PretrainConfig`, `sadl.config.FinetuneConfig`)
+    ignore:tuple=(), # Options that may differ between the two
+):
+    "Raise `ValueError` when `cfg` differs from the earlier run's options, listing the differences and the ways out."
+    old = {**type(cfg)().to_dict(), **(old or {})}
+    diff = {k: (old.get(k), v) for k, v in cfg.to_dict().items() if k not in ignore and old.get(k) != v}
+    if not diff: return
+    changes = ', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())
+    raise ValueError(f"{path} was made with another configuration ({changes}); "
+                     "use another out folder, or resume=False to start over (CLI: --restart discards that run, or choose another --out)")
 
+# %% ../nbs/06_learner.ipynb #7a2b1781
+def finished_epochs(
+    ck:str|Path, # A checkpoint written by `Checkpoint`
+    cfg, # The configuration about to run: must match the checkpoint's (`check_same_run`)
+    ignore:tuple=('precision', 'method'), # Options that may differ (the default: pre-training's)
+)->int: # Epochs finished by that run
+    "Epochs finished by the run in checkpoint `ck`; `ValueError` if it was made with another configuration."
+    st = torch.load(ck, map_location='cpu', weights_only=False, mmap=True)
+    check_same_run(ck, st.get('config'), cfg, ignore)
+    return int(st['epoch']) + 1
+
+# %% ../nbs/06_learner.ipynb #54784663
 def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True, cache='memory', on_device=False):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
     natural = cfg.swap == 'natural'
@@ -574,15 +631,6 @@ def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=T
         warnings.filterwarnings('ignore', message='.*valid set is the first')  # validation is skipped anyway
         return (cd_dataloaders if natural else seg_dataloaders)(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers,
                                                                 device=device, progress=progress, cache=cache, on_device=on_device)
-
-def _finished_epochs(ck:Path, cfg:dict)->int:
-    "Epochs finished by the run in checkpoint `ck`; raise if it was made with another configuration."
-    st = torch.load(ck, map_location='cpu', weights_only=False, mmap=True)
-    old = {**asdict(PretrainConfig()), **(st.get('config') or {})}   # options added later take their defaults
-    diff = {k: (old.get(k), cfg[k]) for k in _RUN_KEYS if old.get(k) != cfg[k]}
-    if diff: raise ValueError(f"{ck} was made with another configuration ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
-                              "use another out folder, or resume=False to start over (CLI: --restart discards that run, or choose another --out)")
-    return int(st['epoch']) + 1
 
 @config_kwargs(PretrainConfig)
 def pretrain(
@@ -608,7 +656,7 @@ def pretrain(
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")   # before out is made
     bb, ck = out/'backbone.pth', out/'checkpoint.pth'
     cfgd = asdict(cfg)
-    if resume and ck.is_file() and _finished_epochs(ck, cfgd) >= epochs and bb.is_file(): return bb
+    if resume and ck.is_file() and finished_epochs(ck, cfg) >= epochs and bb.is_file(): return bb
     out.mkdir(parents=True, exist_ok=True)
     device, own_group = distrib_setup(device)             # torchrun / accelerate launch: join the group
     try:
