@@ -166,10 +166,11 @@ class CDNet(nn.Module):
                  channels:int=32, # C, pyramid channels of the shared encoder ("light": 32, see the top)
                  pretrained:str|Path|None=None, # ResNet-18 state-dict file for the backbone; None: random init
                  width:int|None=None, # ResNet-18 width (`sadl.model.resnet18_backbone`); None: the file's, else 64
+                 joint:bool=False, # Both dates through the encoder as one batch (BatchNorm statistics shared by the dates); False: a pass per date
                 ):
         super().__init__()
         width = _net_width(pretrained, width)
-        self.channels, self.width = channels, width
+        self.channels, self.width, self.joint = channels, width, joint
         self.encoder = ResNetFPN(out_channels=channels, width=width)
         self.head = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
                                   nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
@@ -181,7 +182,9 @@ class CDNet(nn.Module):
                 b:torch.Tensor, # (B,3,H,W) float, normalised image at time 2
                )->torch.Tensor: # (B,2,H,W) float logits (unchanged, changed)
         if a.shape != b.shape: raise ValueError(f"CDNet: the dates differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
-        d = (self.encoder(a) - self.encoder(b)).abs()   # (B,C,ceil(H/4),ceil(W/4))
+        if self.joint: fa, fb = self.encoder(torch.cat([a, b])).chunk(2)   # one pass over 2B images: half the kernel calls
+        else: fa, fb = self.encoder(a), self.encoder(b)
+        d = (fa - fb).abs()                              # (B,C,ceil(H/4),ceil(W/4))
         return F.interpolate(self.head(d), size=a.shape[-2:], mode='bilinear', align_corners=False)
 
 # %% ../nbs/07_cd.ipynb #3e15f159
@@ -261,7 +264,7 @@ def cd_learner(
     names = FinetuneConfig.names()
     seed = kwargs.get('seed', None if cfg is None else cfg.seed)   # None: the augmentation draws from torch's global generator
     c = FinetuneConfig.resolve(cfg, **{k: v for k, v in kwargs.items() if k in names})
-    model = CDNet(c.channels, pretrained=None if c.init == 'random' else c.init, width=c.width)
+    model = CDNet(c.channels, pretrained=None if c.init == 'random' else c.init, width=c.width, joint=c.joint)
     return Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1),
                    opt_func=partial(SGD, mom=c.mom, decouple_wd=False), lr=c.lr, wd=c.wd, wd_bn_bias=True,
                    metrics=cd_metrics(), cbs=[CDAugment(c.flip, c.max_sigma, seed), *(cbs or [])],

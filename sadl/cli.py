@@ -285,8 +285,12 @@ def sadl_finetune(
     init:str=_F.init, # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
     epochs:int=_F.epochs, # Training epochs (the cap when --patience is given)
     patience:int=_F.patience, # Stop after this many epochs without a better validation score (converged); default: all epochs
+    min_delta:float=_F.min_delta, # Smallest gain of the validation score that counts as better for --patience (e.g. 0.01)
+    min_epochs:int=_F.min_epochs, # No early stop before this many epochs (a grace period)
+    sched:Param("Learning rate: linear (decayed to 0 over --epochs, the paper) or constant (for --patience)", str, choices=('linear', 'constant'))=_F.sched,
+    joint:store_true=False, # Both dates through the encoder as one batch (shared BatchNorm statistics; faster on a CPU)
     bs:int=_F.bs, # Batch size
-    lr:float=_F.lr, # Initial learning rate (decayed linearly to 0)
+    lr:float=_F.lr, # Initial learning rate
     seed:int=_F.seed, # Random seed
     channels:int=_F.channels, # Pyramid channels of the encoder
     width:int=_F.width, # ResNet-18 width of a random init (default 64); a backbone file's width is read from the file
@@ -308,6 +312,8 @@ def sadl_finetune(
         need(bs >= 1, 'bs', bs, 'the batch size must be >= 1'); need(epochs >= 1, 'epochs', epochs, 'must be >= 1')
         need(lr > 0, 'lr', lr, 'must be > 0'); need(channels >= 1, 'channels', channels, 'must be >= 1')
         need(patience is None or 1 <= patience < epochs, 'patience', patience, 'need 1 <= patience < --epochs')
+        need(0 <= min_epochs <= epochs, 'min_epochs', min_epochs, 'need 0 <= min_epochs <= --epochs')
+        need(0 <= min_delta < 1, 'min_delta', min_delta, 'need 0 <= min_delta < 1 (a gain of the validation score)')
         need(width is None or width >= 1, 'width', width, 'must be >= 1'); need(epoch_size is None or epoch_size >= bs, 'epoch_size', epoch_size, 'must be >= --bs')
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile)")
         need(not (resume and restart), 'restart', '', 'give --resume (continue the run in --out) or --restart (start it over), not both')
@@ -319,7 +325,8 @@ def sadl_finetune(
         if ck.is_file() and not (resume or restart or force):
             raise FileExistsError(f"{ck} exists: pass --resume to continue that run, --restart to discard it and start over, or choose another --out")
         check_device(device)
-        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, bs=bs, lr=lr, seed=seed, channels=channels, width=width,
+        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, min_delta=min_delta, min_epochs=min_epochs, sched=sched, joint=joint,
+                                  bs=bs, lr=lr, seed=seed, channels=channels, width=width,
                                   epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
         import json
         from sadl.cd import finetune
