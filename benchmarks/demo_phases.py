@@ -28,7 +28,8 @@ def machine()->dict:
     except (OSError, AttributeError): pass
     import torch
     info.update(torch=torch.__version__, threads=torch.get_num_threads(), load=os.getloadavg())
-    info['isa'] = os.environ.get('ATEN_CPU_CAPABILITY') or 'default'
+    isa = [f"{k}={os.environ[k]}" for k in ('ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA') if os.environ.get(k)]
+    info['isa'] = ', '.join(isa) or 'default'
     return info
 
 def _secs(f:Path)->float: return float(f.read_text()) if f.is_file() else float('nan')
@@ -50,7 +51,7 @@ def phases(runs:Path)->dict:
     total = _secs(runs/'elapsed_s.txt')
     return dict(total=total, pretrain=pre, finetune=ft, finetune_wall=ft_wall, rest=total - sum(pre.values()) - ft_wall)
 
-def table(ph:dict, mach:dict, cmd:str)->str:
+def table(ph:dict, mach:dict, cmd:str, section:str=SECTION)->str:
     "Markdown section."
     import statistics
     rows = [f"| pre-training `{k}` | {v:.0f} |" for k, v in ph['pretrain'].items()]
@@ -58,17 +59,17 @@ def table(ph:dict, mach:dict, cmd:str)->str:
     rows += [f"| &nbsp;&nbsp;from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps (run seconds, summed over workers) | ({d['s']:.0f}) |"
              for k, d in ph['finetune'].items()]
     rows += [f"| data, probes, tables, figures | {ph['rest']:.0f} |", f"| **total** | **{ph['total']:.0f}** ({ph['total'] / 60:.1f} min) |"]
-    return '\n'.join([SECTION, '', f"Command: `{cmd}`.",
+    return '\n'.join([section, '', f"Command: `{cmd}`.",
                       f"Machine: {mach['cpu']}, {mach['cores']} cores, flags {', '.join(mach['flags']) or 'none of ' + ', '.join(FLAGS)}, "
                       f"torch {mach['torch']} ({mach['threads']} threads, ATen ISA {mach['isa']}), load average at the end "
                       f"{' / '.join(f'{x:.1f}' for x in mach['load'])}.", '',
                       '| phase | wall s |', '| --- | ---: |', *rows, ''])
 
-def write_section(results:Path, text:str):
-    "Replace (or append) SECTION in `results`, keeping the other sections."
+def write_section(results:Path, text:str, section:str=SECTION):
+    "Replace (or append) `section` in `results`, keeping the other sections."
     old = results.read_text() if results.is_file() else '# Benchmark results\n'
     parts = re.split(r'(?m)^(?=## )', old)
-    parts = [p for p in parts if not p.startswith(SECTION)]
+    parts = [p for p in parts if p.splitlines()[0:1] != [section]]
     results.write_text(''.join(parts).rstrip('\n') + '\n\n' + text)
 
 def main():
@@ -77,6 +78,7 @@ def main():
     ap.add_argument('--run', action='store_true', help='run the tiny preset now (into --out)')
     ap.add_argument('--out', default='runs/bench_tiny', help='folder for --run')
     ap.add_argument('--results', help='write the table into this Markdown file')
+    ap.add_argument('--section', default=SECTION, help='the Markdown heading of that section')
     a = ap.parse_args()
     if a.run:
         t = time.time()
@@ -85,8 +87,8 @@ def main():
         runs, cmd = Path(a.out), f"sadl_reproduce --preset tiny --out {a.out} --quiet"
     elif a.runs: runs, cmd = Path(a.runs), f"make demo (read back with benchmarks/demo_phases.py --runs {a.runs})"
     else: raise SystemExit('pass --runs DIR (a finished run) or --run')
-    text = table(phases(runs), machine(), cmd)
+    text = table(phases(runs), machine(), cmd, a.section)
     print(text)
-    if a.results: write_section(Path(a.results), text)
+    if a.results: write_section(Path(a.results), text, a.section)
 
 if __name__ == '__main__': main()

@@ -8,7 +8,7 @@ __all__ = ['PRESETS', 'MATCH_MARGIN', 'Preset', 'run_key', 'config_key', 'prepar
            'auto_jobs', 'reproduce', 'METHODS', 'INITS', 'TABLE1', 'METRICS']
 
 # %% ../nbs/07a_reproduce.ipynb #e6bfd4f6
-import json, hashlib, os, shutil, time
+import json, hashlib, os, shutil, time, warnings
 import numpy as np
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -291,7 +291,7 @@ def finetune_all(
         todo.sort(key=lambda t: (-t[2].frac, t[2].init != 'random'))   # the longest runs first: no worker idles at the end
         from tqdm.auto import tqdm
         threads = max(1, (os.cpu_count() or 1) // jobs)
-        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
+        with cf.ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn'), initializer=_set_threads, initargs=(threads, list(warnings.filters))) as ex:
             futs = {ex.submit(_finetune_job, str(cd), str(f), c.to_dict(), device): what for what, f, c in todo}
             bar = tqdm(cf.as_completed(futs), total=len(futs), desc=f'fine-tuning ({jobs} at a time)', disable=not progress)
             for fu in bar:
@@ -307,9 +307,13 @@ def finetune_all(
     _merge_results(Path(out)/'results.csv', df)
     return df
 
-def _set_threads(n:int): # a worker's torch threads
+def _set_threads(
+    n:int, # The worker's torch threads
+    filters:list=(), # The parent's `warnings.filters` (a spawned worker starts without them: the CLI's silenced warnings stay silent)
+):
     import torch
     torch.set_num_threads(n)
+    if filters: warnings.filters[:] = filters
 
 def _finetune_job(
     cd:str,      # CD data folder
