@@ -243,6 +243,7 @@ def sadl_pretrain(
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
     method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=PRETRAIN_METHODS)=_P.method,
+    no_check:store_true=False, # Skip the end-of-run check: the building probe of the backbone against its start, on the val split
     debug:store_true=False, # Show the traceback of an error
 ):
     "SaDL pre-training (or a Table I baseline, --method); writes OUT/backbone.pth, a ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
@@ -272,7 +273,20 @@ def sadl_pretrain(
         with new_folder(out):
             p = pretrain(data, out, cfg, device=device, progress=show_progress(), resume=resume, num_workers=num_workers, cache=cache,
                          on_device=on_device, compile=dict(auto=None, on=True, off=False)[compile])
-        if int(os.environ.get('RANK', 0)) == 0: print(f"backbone: {p}")
+        if int(os.environ.get('RANK', 0)) == 0:
+            print(f"backbone: {p}")
+            if not no_check: print(_learning_line(out, data))
+
+# %% ../nbs/09_cli.ipynb #1f83d9fc
+def _learning_line(
+    out:str, # The pre-training folder
+    data:str, # Its seg folder
+)->str: # One line: whether the run learned, with the probe's evidence
+    "What `sadl_pretrain` says at the end of a run: did the backbone learn building features (`sadl.probe.learning_check`)?"
+    from sadl.probe import learning_check
+    v = learning_check(out, data)
+    if v is None: return "learning check skipped: needs backbone_start.pth in --out and a non-empty list/val.txt in --data"
+    return ("learned: " if v['learned'] else "warning: DID NOT LEARN (do not use this backbone as a pre-trained one): ") + v['text']
 
 # %% ../nbs/09_cli.ipynb #d500fefb
 _F = FinetuneConfig()   # the defaults of the options

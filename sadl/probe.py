@@ -15,7 +15,8 @@ from .cd import change_metrics, confusion, ap_histograms, average_precision
 
 # %% auto #0
 __all__ = ['LAYERS', 'PROBE_COLS', 'probe_backbone', 'dense_features', 'LinearProbe', 'fit_linear_probe', 'evaluate_probe',
-           'seg_probe', 'change_probe', 'semantic_similarity', 'probe_table', 'probe_verdict', 'probe_name']
+           'seg_probe', 'change_probe', 'semantic_similarity', 'probe_table', 'probe_verdict', 'probe_name',
+           'learning_check']
 
 # %% ../nbs/06c_probe.ipynb #8f8d1cbb
 LAYERS = ('c2', 'c3', 'c4', 'c5')
@@ -241,3 +242,18 @@ def probe_name(
     p = Path(src)
     if p.stem == 'backbone': return p.parent.name
     return f"{p.parent.name}:{p.stem[len('backbone_'):] if p.stem.startswith('backbone_') else p.stem}"
+
+# %% ../nbs/06c_probe.ipynb #c9af5324
+def learning_check(
+    run:str|Path, # A pre-training folder holding backbone.pth and backbone_start.pth (`sadl.learner.pretrain` writes both)
+    data:str|Path, # Its seg folder (A/ label/ list/): the probe is fitted on `train`, scored on `val`
+    margin:float=0.02, # Building-probe AP gain that counts as learned (`probe_verdict`)
+    max_patches:int|None=256, # Patches of each split the probe uses
+)->dict|None: # `probe_verdict`: learned, ap_gain, gap_gain, text; None when the start weights or the val split are missing
+    "Did this pre-training run learn? Its backbone's building probe against its starting weights, on held-out patches."
+    run = Path(run)
+    end, start = run/'backbone.pth', run/'backbone_start.pth'
+    val = Path(data)/'list'/'val.txt'
+    if not (end.is_file() and start.is_file() and val.is_file() and val.read_text().split()): return None
+    t = probe_table({'start': str(start), 'pretrained': str(end)}, seg=data, progress=False, max_patches=max_patches)
+    return probe_verdict(t, 'pretrained', 'start', margin)
