@@ -532,7 +532,8 @@ def plot_change_maps(
 )->plt.Figure:
     "Fig. 4: per pair A, B, the label and each model's change map (TP white, FP red, FN green) with its F1."
     from matplotlib.patches import Patch
-    from sadl.cd import CHANGE_COLOURS, change_metrics, confusion
+    from sadl.cd import CHANGE_COLOURS
+    from sadl.metrics import change_metrics, confusion
     preds = {n: predict_changes(m, a, b) for n, m in models.items()}
     B, k = len(a), len(models)
     fig, axs = plt.subplots(B, 3+k, figsize=(size*(3+k), size*B + .3), squeeze=False)

@@ -11,7 +11,8 @@ __all__ = ['USER_ERRORS', 'need', 'quiet_third_party', 'cli_errors', 'new_folder
 import contextlib, json, os, re, shutil, sys, time, warnings
 from pathlib import Path
 from fastcore.script import call_parse, Param, store_true
-from .config import POOLS, SWAPS, PRECISIONS, PRETRAIN_METHODS, PretrainConfig, FinetuneConfig
+from .config import POOLS, SWAPS, PRECISIONS, PretrainConfig, FinetuneConfig
+from .registry import METHODS, INITS   # plain Python: the method names, checked before torch loads
 
 # %% ../nbs/09_cli.ipynb #8537ba46
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
@@ -202,9 +203,19 @@ def sadl_synth(
         with new_folder(out): root = make_synthetic(out, kind=kind, n=n, size=size, seed=seed, density=density, progress=show_progress())
         print(f"wrote {n} {kind} tiles of {size}x{size} to {root}")
 
-# %% ../nbs/09_cli.ipynb #058dcf74
+# %% ../nbs/09_cli.ipynb #2ffced21
 _P = PretrainConfig()   # the defaults of the options
 
+def _method_options(
+    method:str, # A key of `sadl.registry.METHODS`
+    **given, # Switches as the command line gives them: pool, sd, swap, n_points
+)->dict: # Options of `PretrainConfig`: method, and the switches
+    "The pre-training options of `method`: its registry switches, overridden by the switches given away from their defaults."
+    dflt = {k: getattr(_P, k) for k in given}
+    changed = {k: v for k, v in given.items() if v != dflt[k]}
+    return {**dflt, 'method': 'sadl', **METHODS[method], **changed}
+
+# %% ../nbs/09_cli.ipynb #058dcf74
 def _check_building_masks(data:Path, method:str, swap:str|None, ok:bool):
     "Refuse a change-detection folder (B/, label/ = change masks) for a method that learns from building masks."
     if method not in ('sadl', 'insup') or ok: return                 # the contrastive baselines read no labels
@@ -242,7 +253,7 @@ def sadl_pretrain(
     cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=('memory', 'memmap'))='memory',
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
-    method:Param("sadl (SaDL and its ablations), or a Table I baseline: insup, moco, densecl, seco (needs B/), cmc", str, choices=PRETRAIN_METHODS)=_P.method,
+    method:Param("A method of sadl.registry (as sadl_reproduce --methods): SaDL, an ablation (its switches, overridden by --pool --no_sd --no_bs --swap --n_points set away from their defaults) or a Table I baseline (seco needs B/)", str, choices=tuple(METHODS))=_P.method,
     no_check:store_true=False, # Skip the end-of-run check: the building probe of the backbone against its start, on the val split
     debug:store_true=False, # Show the traceback of an error
 ):
@@ -258,15 +269,15 @@ def sadl_pretrain(
         need(not (resume and restart), 'restart', '', 'give --resume (continue the run in --out) or --restart (start it over), not both')
         if init is not None and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: file not found (a torchvision ResNet-18 state dict)")
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile or sadl_synth)")
-        _check_building_masks(Path(data), method, None if no_bs else swap, labels_are_buildings)
+        opts = _method_options(method, pool=pool, sd=not no_sd, swap=None if no_bs else swap, n_points=n_points)
+        _check_building_masks(Path(data), opts['method'], opts['swap'], labels_are_buildings)
         check_out(out)
         ck = Path(out)/'checkpoint.pth'
         if ck.is_file() and not (resume or restart):
             raise FileExistsError(f"{ck} exists: pass --resume to continue that run, --restart to discard it and start over, or choose another --out")
         check_device(device)
-        cfg = PretrainConfig.make(epochs=epochs, bs=bs, size=size, n_points=n_points, pool=pool, sd=not no_sd, swap=None if no_bs else swap,
-                                  lr=lr, init=init, seed=seed, frac=frac, precision=precision, width=width, channels=channels,
-                                  proj_dim=proj_dim, method=method)
+        cfg = PretrainConfig.make(epochs=epochs, bs=bs, size=size, lr=lr, init=init, seed=seed, frac=frac, precision=precision,
+                                  width=width, channels=channels, proj_dim=proj_dim, **opts)
         from sadl.learner import pretrain
         if restart:
             for f in ('checkpoint.pth', 'history.csv', 'backbone.pth'): (Path(out)/f).unlink(missing_ok=True)
@@ -431,7 +442,6 @@ def sadl_reproduce(
     with cli_errors('sadl_reproduce', debug):
         fr, sd, ms = _list(fracs, float, 'fracs'), _list(seeds, int, 'seeds'), _list(methods, str, 'methods')
         if ms:
-            from sadl.registry import METHODS, INITS                 # plain Python: the names are checked before torch loads
             for m in ms: need(m in METHODS or m in INITS, 'methods', methods, f"unknown method {m!r}; choose from {', '.join((*INITS, *METHODS))}")
         for f in fr or []: need(0 < f <= 1, 'fracs', fracs, 'every label fraction must be in (0, 1]')
         for o, v in (('pretrain_epochs', pretrain_epochs), ('finetune_epochs', finetune_epochs), ('jobs', jobs)): need(v is None or v >= 1, o, v, 'must be >= 1')

@@ -7,16 +7,17 @@ from __future__ import annotations
 import difflib, json, os
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
+from .registry import PRETRAIN_METHODS   # the method names live in the registry (plain Python)
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRETRAIN_METHODS', 'PRECISIONS', 'config_kwargs', 'PretrainConfig', 'FinetuneConfig']
+__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRECISIONS', 'config_kwargs', 'PretrainConfig', 'FinetuneConfig', 'PRETRAIN_METHODS']
 
 # %% ../nbs/00a_config.ipynb #ce3d5a9a
 POOLS = ('sample', 'masked', 'global')                  # tokens: SaDL's sampled points, masked pooling, SimSiam's global pool
 SWAP_MODES = ('paste', 'color', 'blend')                # synthesised view 3, in the order of Fig. 2 (d), (e), (f)
 SWAPS = ('blend', 'color', 'paste', 'natural', None)    # values of `swap`; None: no background swap
-PRETRAIN_METHODS = ('sadl', 'insup', 'moco', 'densecl', 'seco', 'cmc')   # SaDL and the Table I baselines
 PRECISIONS = ('auto', 'fast', 'bf16', 'fp32')           # 'auto': bf16 on CUDA; 'fast': also on CPUs with bf16 units
+_all_ = ['PRETRAIN_METHODS']                            # defined in sadl.registry, importable from here as before
 
 # %% ../nbs/00a_config.ipynb #3f9d5cc4
 class _either:

@@ -16,10 +16,11 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.torch_core import set_seed
 from .core import SadlDataError, normalize, rand, atomic_path
 from .data import seg_dataloaders, cd_dataloaders
-from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, _gray
+from .registry import CONTRASTIVE
+from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, luma
 from .model import ResNetFPN, export_backbone
-from .learner import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HistoryCSV,
-                      Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, _use_bf16)
+from .train import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HistoryCSV,
+                    Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, use_bf16)
 
 # %% auto #0
 __all__ = ['METHODS', 'make_encoder', 'c5_channels', 'random_grayscale', 'moco_augment', 'moco_view', 'same_augment',
@@ -52,7 +53,7 @@ def random_grayscale(
     "Per-sample random grayscale (the luma in all three channels)."
     if not 0 <= p <= 1: raise ValueError(f"p={p}: must be a probability in [0, 1]")
     on = rand(x.shape[0], generator, x.device) < p                     # (B,) bool
-    return torch.where(on[:, None, None, None], _gray(x).expand_as(x), x)
+    return torch.where(on[:, None, None, None], luma(x).expand_as(x), x)
 
 def moco_augment(
     x:torch.Tensor, # (B,3,H,W) float RGB in [0,1]
@@ -346,7 +347,7 @@ class ContrastiveLoss(nn.Module):
         return total
 
 # %% ../nbs/06a_contrastive.ipynb #a5ccd18f
-METHODS = ('moco', 'densecl', 'seco', 'cmc')
+METHODS = CONTRASTIVE   # the contrastive baselines, named in sadl.registry
 
 class ContrastiveViews(SaDLViewsCallback):
     "Turn each batch into the normalised views of a contrastive baseline on its device (`before_batch`)."
@@ -445,7 +446,7 @@ def contrastive_learner(
     learn = Learner(dls, model, loss_func=ContrastiveLoss(cfg.temperature, cfg.dense_weight, cfg.batch_negatives), opt_func=partial(sadl_opt, mom=cfg.mom, wd=cfg.wd),
                     lr=cfg.lr, metrics=[LossPart('total')], cbs=cbs, wd_bn_bias=True, train_bn=True)
     learn.recorder.train_metrics, learn.recorder.valid_metrics = True, False
-    if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
+    if use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06a_contrastive.ipynb #d074191f

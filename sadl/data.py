@@ -174,7 +174,7 @@ def label_fraction(
 # %% ../nbs/01_data.ipynb #edbfb1c5
 class PatchDL(DataLoader):
     "fastai DataLoader over a `SegPatches`/`CDPatches`: each batch is `dataset.batch(indices)` (uint8 tensors)."
-    shard = None  # (rank, world): this process takes slice `rank` of every shuffled epoch (set by `sadl.learner.SaDLDistributed`)
+    shard = None  # (rank, world): this process takes slice `rank` of every shuffled epoch (set by `sadl.train.SaDLDistributed`)
     def get_idxs(self): # `n` != len(dataset) (`epoch_size`): a stream of reshuffled passes cut into epochs of `n`; `shard`: this rank's slice
         N = len(self.dataset)
         if self.shuffle and self.n != N: idxs = self._next_from_stream(N)

@@ -4,147 +4,43 @@
 
 # %% ../nbs/06_learner.ipynb #0dd811a6
 from __future__ import annotations
-import json, os, random, time, warnings, csv
-import numpy as np
+import warnings
 from functools import partial
-from dataclasses import dataclass, asdict
+from dataclasses import asdict
 from pathlib import Path
 import torch, torch.nn as nn
-from fastcore.basics import store_attr
-from fastai.learner import Learner, Metric, Recorder, AvgLoss, AvgSmoothLoss
-from fastai.callback.progress import ProgressCallback
-from fastai.torch_core import find_bs
-from torch.nn.parallel import DistributedDataParallel
 import torch.nn.functional as F
-from fastai.callback.core import Callback, CancelValidException
+from fastai.learner import Learner, Metric
+from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
-from fastai.torch_core import to_float, apply
-from fastai.learner import SkipToEpoch
-from fastai.optimizer import OptimWrapper
 from fastai.torch_core import set_seed
-from fastcore.basics import noop
 from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig, config_kwargs
-from .core import SadlDataError, normalize, atomic_path
-from .data import seg_dataloaders, cd_dataloaders, PatchDL
-from .views import make_views
-from .sampling import sample_points, missing_counts
-from .model import SaDLModel, class_presence, export_backbone
-from .losses import SaDLLoss, collapse_std
+from .registry import BASELINES, SUPERVISED
+from .core import SadlDataError
+from .data import seg_dataloaders, cd_dataloaders
+from .model import SaDLModel, export_backbone
+from .losses import SaDLLoss
+from .train import (poly_lr, sadl_opt, rank_seed, distrib_setup, get_rank, get_world_size, all_sum, use_bf16,
+                    SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HISTORY_COLS, HistoryCSV,
+                    rng_states, set_rng_states, Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, cpu_bf16,
+                    DeviceRecorder, SyncFreeProgress, SaDLDistributed, check_same_run, finished_epochs)
+from .contrastive import pretrain_contrastive
+from .supervised import pretrain_supervised
 
 # %% auto #0
-__all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup', 'SaDLViewsCallback', 'SaDLSiamese',
-           'SaDLLossFunc', 'LossPart', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor',
-           'BuildingFreeMonitor', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states', 'set_rng_states',
-           'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder',
-           'SyncFreeProgress', 'SaDLDistributed', 'sadl_learner', 'pretrain_baseline', 'check_same_run',
-           'finished_epochs', 'pretrain', 'plot_history']
+__all__ = ['SaDLSiamese', 'SaDLLossFunc', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor', 'BuildingFreeMonitor',
+           'sadl_learner', 'pretrain_baseline', 'pretrain', 'plot_history', 'poly_lr', 'sadl_opt', 'rank_seed',
+           'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HISTORY_COLS',
+           'HistoryCSV', 'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport',
+           'BF16Autocast', 'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run',
+           'finished_epochs']
 
-# %% ../nbs/06_learner.ipynb #36fd7d1d
-def poly_lr(
-    lr:float=0.01, # Learning rate at pos=0
-    final:float=1e-5, # Learning rate at pos=1
-    power:float=0.9, # Exponent (authors: 0.9)
-): # function pos in [0,1] -> learning rate
-    "Poly decay `final + (lr - final) * (1 - pos)**power`, as a fastai schedule function."
-    def _inner(pos): return final + (lr - final) * max(0., 1. - float(pos)) ** power
-    return _inner
-
-# %% ../nbs/06_learner.ipynb #cd0c92a4
-def sadl_opt(
-    params, # Parameters (or groups), as fastai passes them
-    lr:float=0.01, # Learning rate (the schedule overrides it per step)
-    mom:float=0.9, # Momentum
-    wd:float=5e-4, # L2 weight decay (coupled, as torch.optim.SGD)
-)->OptimWrapper:
-    "SGD with momentum and weight decay (Sec. IV-B2) for a fastai `Learner`."
-    return OptimWrapper(params, opt=torch.optim.SGD, lr=lr, momentum=mom, weight_decay=wd)
-
-# %% ../nbs/06_learner.ipynb #3d549cc3
-def _dist_on()->bool: return torch.distributed.is_available() and torch.distributed.is_initialized()
-def _rank()->int: return torch.distributed.get_rank() if _dist_on() else 0
-def _world()->int: return torch.distributed.get_world_size() if _dist_on() else 1
-
-def _bare(model:nn.Module)->nn.Module:
-    "The model inside a DDP wrapper (or the model itself)."
-    return model.module if isinstance(model, DistributedDataParallel) else model
-
-def _all_sum(x:torch.Tensor)->torch.Tensor:
-    "Sum of tensor `x` over the ranks (x itself in a single process)."
-    if _world() == 1: return x
-    x = x.clone(); torch.distributed.all_reduce(x); return x
-
-def rank_seed(
-    seed:int, # The run's seed
-    rank:int=None, # Process rank; default this process's
-)->int: # seed for this rank's generators (rank 0: `seed`)
-    "A distinct seed per rank for the views' and points' generators, derived from the run seed and the rank."
-    rank = _rank() if rank is None else rank
-    return int(seed) + 100_003 * int(rank)
-
-def distrib_setup(
-    device=None, # 'cpu', 'cuda' or 'cuda:N'; default cuda:LOCAL_RANK if CUDA is available, else cpu
-)->tuple: # (this rank's torch.device, True if this call created the process group)
-    "Join the process group described by the environment (`torchrun`, `accelerate launch`) when WORLD_SIZE > 1."
-    world, local = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('LOCAL_RANK', 0))
-    dev = torch.device(device if device is not None else ('cuda' if torch.cuda.is_available() else 'cpu'))
-    if dev.type == 'cuda' and dev.index is None: dev = torch.device('cuda', local if world > 1 else torch.cuda.current_device())
-    if dev.type == 'cuda': torch.cuda.set_device(dev)
-    if world < 2 or _dist_on(): return dev, False
-    if 'MASTER_ADDR' not in os.environ:
-        raise ValueError(f"WORLD_SIZE={world} but MASTER_ADDR is not set: launch with torchrun or accelerate launch (see the README)")
-    torch.distributed.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
-    return dev, True
-
-# %% ../nbs/06_learner.ipynb #5dfaaa76
-def _split_batch(b, swap):
-    "(img, img_b, mask) from a batch (img, mask) or (a, b, mask_a)."
-    if len(b) == 3: return b
-    if len(b) == 2:
-        if swap == 'natural': raise SadlDataError("swap='natural' needs batches (image A, image B, building mask of A): "
-                                                  "use a folder with A/, B/ and label/ holding A's building masks")
-        return b[0], None, b[1]
-    raise SadlDataError(f"a batch has {len(b)} tensors; expected (image, mask) or (image A, image B, mask of A)")
-
-class SaDLViewsCallback(Callback):
-    "Turn each batch into normalised views, points and validity on its device (`before_batch`)."
-    order = -5  # after TrainEvalCallback (-10), before BF16Autocast (10): views in fp32
-    def __init__(self,
-                 size:int=256, # Side S of the views
-                 n_points:int=16, # Points per class
-                 swap:str|None='blend', # View 3 ('blend'|'color'|'paste'|'natural'); None: no view 3
-                 pool:str='sample', # The model's pool; 'masked'/'global' need no points
-                 color:bool=True, # Colour jitter and blur on the views
-                 seed:int=0, # Seed of the views' generator
-                 channels_last:bool=True, # Views in channels_last memory format (match the model)
-                ):
-        store_attr()
-        self.gen = None
-
-    @property
-    def name(self): return 'sadl_views'
-
-    def generator(self, device)->torch.Generator:
-        "The views' generator on `device`, created on first use from `seed` and this process's rank (`rank_seed`)."
-        device = torch.device(device)
-        if self.gen is None or self.gen.device.type != device.type: self.gen = torch.Generator(device).manual_seed(rank_seed(self.seed))
-        return self.gen
-
-    @torch.no_grad()
-    def make_batch(self, *b)->tuple: # (xb, yb) for `SaDLSiamese` and `SaDLLossFunc`
-        "Views, points and validity of one batch."
-        img, img_b, mask = _split_batch(b, self.swap)
-        g = self.generator(img.device)
-        vw = make_views(img, mask, size=self.size, color=self.color, swap=self.swap, img_b=img_b, generator=g, check_values=False)
-        p1 = p2 = None
-        if self.pool == 'sample':
-            pts = sample_points(mask, vw.g1, vw.g2, n=self.n_points, generator=g)
-            p1, p2, valid = pts.v1, pts.v2, pts.valid                          # (B,2,N,2) x2, (B,2) bool
-        else: valid = class_presence(vw.m1) & class_presence(vw.m2)           # (B,2) bool
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        v1, v2, v3 = (None if v is None else normalize(v).contiguous(memory_format=fmt) for v in (vw.v1, vw.v2, vw.v3))
-        return (v1, v2, v3, p1, p2, vw.m1, vw.m2, vw.m3), (valid,)
-
-    def before_batch(self): self.learn.xb, self.learn.yb = self.make_batch(*self.xb, *self.yb)
+# %% ../nbs/06_learner.ipynb #aeedfefa
+# defined in sadl.train, importable from here as before
+_all_ = ['poly_lr', 'sadl_opt', 'rank_seed', 'distrib_setup', 'SaDLViewsCallback', 'LossPart',
+         'SkipValidation', 'QuietSkipToEpoch', 'HISTORY_COLS', 'HistoryCSV', 'rng_states', 'set_rng_states',
+         'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder',
+         'SyncFreeProgress', 'SaDLDistributed', 'check_same_run', 'finished_epochs']
 
 # %% ../nbs/06_learner.ipynb #33a9b6ca
 class SaDLSiamese(nn.Module):
@@ -202,29 +98,6 @@ class SaDLLossFunc(nn.Module):
         total, self.parts = self.loss(*pred, valid)
         return total
 
-# %% ../nbs/06_learner.ipynb #f3b17fa2
-class LossPart(Metric):
-    "Epoch mean of one part of the SaDL loss (`loss`=total, `l_sd`, `l_s1`, `l_s2`), weighted by batch size, over all ranks."
-    def __init__(self,
-                 key:str='total', # Key in `SaDLLossFunc.parts`
-                 name:str=None, # Column name; default `key` ('loss' for 'total')
-                ):
-        self.key, self._name = key, name or ('loss' if key == 'total' else key)
-    def reset(self): self.total, self.count, self._v = None, 0, None
-    def accumulate(self, learn):
-        bs = len(learn.yb[0])
-        x = learn.loss_func.parts[self.key].detach().float() * bs                   # stays on the device: no sync
-        self.total = x if self.total is None else self.total + x
-        self.count += bs; self._v = None
-    @property
-    def value(self):
-        if self._v is None and self.count:                                          # read (and reduced) once per epoch
-            t = _all_sum(torch.stack([self.total.reshape(()), torch.full((), float(self.count), device=self.total.device)]))
-            self._v = float(t[0] / t[1])
-        return self._v
-    @property
-    def name(self): return self._name
-
 # %% ../nbs/06_learner.ipynb #31ab822d
 def _collapse_std_t(z):
     "`collapse_std` as a 0-dim tensor on z's device (no host sync)."
@@ -241,7 +114,7 @@ class CollapseStd(Metric):
     @property
     def value(self):
         if self._v is None and self.count:
-            t = _all_sum(torch.stack([self.total, torch.full((), float(self.count), device=self.total.device)]))
+            t = all_sum(torch.stack([self.total, torch.full((), float(self.count), device=self.total.device)]))
             self._v = float(t[0] / t[1])
         return self._v
     @property
@@ -254,7 +127,7 @@ class MissingCount(Metric):
     def accumulate(self, learn): self.valids.append(learn.yb[0].detach()); self._v = None
     @property
     def value(self):
-        if self._v is None and self.valids: self._v = int(_all_sum((~torch.cat(self.valids).bool()).sum(0)).sum())
+        if self._v is None and self.valids: self._v = int(all_sum((~torch.cat(self.valids).bool()).sum(0)).sum())
         return self._v
     @property
     def name(self): return 'missing'
@@ -295,257 +168,12 @@ class BuildingFreeMonitor(Callback):
         met = next((m for m in self.learn.metrics if isinstance(m, MissingCount)), None)
         if met is None or not met.valids: return
         v = torch.cat(met.valids).bool()                                       # (N,2): background, building present
-        n, nb = _all_sum(torch.stack([torch.tensor(float(len(v)), device=v.device), (~v[:, 1]).sum().float()])).tolist()
+        n, nb = all_sum(torch.stack([torch.tensor(float(len(v)), device=v.device), (~v[:, 1]).sum().float()])).tolist()
         self.warned = True
         if nb > self.max_frac * n:
             warnings.warn(f"epoch {self.epoch}: {int(nb)} of {int(n)} samples had no building point in the overlap of the views "
                           "(history.csv: missing); the data are mostly building-free. The paper removes building-free patches: "
                           "tile with sadl_tile (drops them by default for image + mask data) or tile_seg", stacklevel=2)
-
-# %% ../nbs/06_learner.ipynb #2eb084a9
-class SkipValidation(Callback):
-    "Skip fastai's validation pass."
-    def before_validate(self): raise CancelValidException()
-
-# %% ../nbs/06_learner.ipynb #02ebe013
-class QuietSkipToEpoch(SkipToEpoch):
-    "`SkipToEpoch` that flags the skipped epochs in `learn.skipped_epoch`, does not log them, and gives the recorder their saved rows."
-    def before_fit(self):
-        "Put back the smoothed training loss that `load_checkpoint` restored (fastai's `Recorder.before_fit`, order 50, reset it)."
-        rec = getattr(self.learn, 'recorder', None)
-        self.saved = getattr(rec, 'restored', None) or {}
-        smooth = self.saved.get('smooth')
-        if smooth is None: return
-        count, val = smooth
-        sl = rec.smooth_loss
-        dev = sl.val.device if torch.is_tensor(sl.val) else (getattr(self.dls, 'device', None) or 'cpu')   # fastai's: CPU; `DeviceRecorder`'s: the data's
-        sl.count = count
-        sl.val = None if val is None else val.to(dev)
-    def before_epoch(self):
-        skip = self.epoch < self._skip_to
-        self.learn.skipped_epoch = skip
-        rows = self.saved.get('values') or []
-        if skip and self.epoch < len(rows): self.recorder.log = self.recorder.log + list(rows[self.epoch])   # `Recorder.after_epoch` stores it
-        if skip and not hasattr(self, '_logger'): self._logger, self.learn.logger = self.learn.logger, noop
-        if not skip and hasattr(self, '_logger'): self.learn.logger = self._logger; del self._logger
-        super().before_epoch()
-    def after_fit(self):
-        if hasattr(self, '_logger'): self.learn.logger = self._logger; del self._logger
-        self.learn.skipped_epoch = False
-        self.saved = {}
-        if getattr(self.learn, 'recorder', None) is not None: self.learn.recorder.restored = None   # replayed once
-
-# %% ../nbs/06_learner.ipynb #77227e38
-HISTORY_COLS = ('epoch', 'loss', 'l_sd', 'l_s1', 'l_s2', 'collapse_std', 'missing', 'lr', 'seconds')
-
-class HistoryCSV(Callback):
-    "Write one row per finished epoch to a CSV file (`HISTORY_COLS`)."
-    order = 56  # after Recorder (50)
-    def __init__(self,
-                 path:str|Path, # The CSV file
-                ):
-        self.path, self.rows = Path(path), []
-    def before_fit(self): self._t = time.time()
-    def before_epoch(self): self._t = time.time()
-    def after_epoch(self):
-        if getattr(self.learn, 'skipped_epoch', False): return
-        vals = {m.name: m.value for m in self.learn.metrics}
-        row = dict(epoch=self.epoch, **{k: vals.get(k) for k in HISTORY_COLS[1:7]},
-                   lr=self.opt.hypers[-1]['lr'], seconds=round(time.time() - self._t, 3))
-        self.rows = [r for r in self.rows if r['epoch'] < self.epoch] + [row]
-        self.write()
-    def write(self):
-        if _rank(): return                                   # rank 0 writes
-        with atomic_path(self.path) as tmp, open(tmp, 'w', newline='') as f:   # a kill never leaves half a file
-            w = csv.DictWriter(f, fieldnames=HISTORY_COLS); w.writeheader(); w.writerows(self.rows)
-
-# %% ../nbs/06_learner.ipynb #676ab23d
-def _atomic_save(obj, path:Path):
-    with atomic_path(path) as tmp: torch.save(obj, tmp)           # temp + fsync + rename
-
-def _base_dl(dl): return getattr(dl, 'dl', dl)  # the loader inside fastai's DistributedDL
-
-def _generators(learn:Learner)->dict: # {callback name: its torch.Generator}; one made on first use is absent until then
-    return {cb.name: cb.gen for cb in learn.cbs if isinstance(getattr(cb, 'gen', None), torch.Generator)}
-
-def rng_states(
-    learn:Learner, # A learner (SaDL, a baseline's, fine-tuning's)
-)->dict: # this process's random states
-    "The random states of this process: the callbacks' generators, the training loader's shuffling and stream, torch (CPU, CUDA), numpy, python."
-    dl = _base_dl(learn.dls.train)
-    gens = {name: (g.get_state(), str(g.device)) for name, g in _generators(learn).items()}
-    st = dict(gens=gens, data=dl.rng.getstate() if getattr(dl, 'rng', None) is not None else None,
-              stream=getattr(dl, '_stream', None),                # `PatchDL`: the rest of the current reshuffled pass
-              torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
-    if torch.cuda.is_available() and torch.cuda.is_initialized(): st['cuda'] = torch.cuda.get_rng_state_all()
-    return st
-
-def set_rng_states(
-    learn:Learner, # A learner built like the one that saved `st`
-    st:dict, # From `rng_states`
-):
-    "Restore the random states saved by `rng_states`."
-    dl = _base_dl(learn.dls.train)
-    for name, (state, device) in (st.get('gens') or {}).items():
-        cb = getattr(learn, name, None)
-        gen = cb.generator(device) if hasattr(cb, 'generator') else getattr(cb, 'gen', None)   # the views make theirs on first use
-        if gen is not None: gen.set_state(state)
-    views = getattr(learn, 'sadl_views', None)
-    if views is not None and st.get('gen') is not None: views.generator(st.get('gen_device') or 'cpu').set_state(st['gen'])  # checkpoints before `gens`
-    if st.get('data') is not None and getattr(dl, 'rng', None) is not None: dl.rng.setstate(st['data'])
-    if st.get('stream') is not None: dl._stream = list(st['stream'])
-    torch.set_rng_state(st['torch']); np.random.set_state(st['numpy']); random.setstate(st['python'])
-    if st.get('cuda') is not None and torch.cuda.is_available() and len(st['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(st['cuda'])
-
-# %% ../nbs/06_learner.ipynb #0c14e008
-def _recorder_state(learn:Learner)->dict|None: # the recorder's rows and smoothed training loss (count, value), for `QuietSkipToEpoch`
-    rec = getattr(learn, 'recorder', None)
-    if rec is None: return None
-    sl = rec.smooth_loss
-    smooth = (sl.count, None if sl.val is None else sl.val.detach().cpu())
-    return dict(values=[list(v) for v in rec.values], smooth=smooth)
-
-class Checkpoint(Callback):
-    "Save model, optimiser, epoch, history, recorder, every rank's random states and config after each finished epoch (rank 0 writes)."
-    order = 57  # after HistoryCSV
-    def __init__(self,
-                 path:str|Path, # The checkpoint file
-                 config:dict=None, # Run configuration stored with it
-                ):
-        self.path, self.config = Path(path), config
-    def after_epoch(self):
-        if getattr(self.learn, 'skipped_epoch', False): return
-        l = self.learn
-        hist = getattr(l, 'history_csv', None)
-        rng = [rng_states(l)]
-        if _world() > 1:
-            rng = [None] * _world(); torch.distributed.all_gather_object(rng, rng_states(l))
-        if _rank(): return
-        _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=_bare(l.model).state_dict(), opt=l.opt.state_dict(),
-                          history=hist.rows if hist else [], recorder=_recorder_state(l), rng=rng, world=_world(), config=self.config), self.path)
-
-# %% ../nbs/06_learner.ipynb #0bd19f0f
-def load_checkpoint(
-    learn:Learner, # A learner built like the one that saved the checkpoint
-    path:str|Path, # The checkpoint file
-)->int: # The epoch to start from (last finished epoch + 1)
-    "Restore a `Checkpoint` into `learn` (model, optimiser, history, this rank's random states; the recorder's for `QuietSkipToEpoch`)."
-    path = Path(path)
-    try: st = torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e: raise SadlDataError(f"{path}: cannot be read as a sadl checkpoint ({type(e).__name__}: {e}); delete it or use another out folder") from e
-    learn.model.load_state_dict(st['model'])
-    dev = getattr(learn.dls, 'device', None) or torch.device('cpu')
-    learn.model.to(dev)
-    if learn.opt is None: learn.create_opt()
-    learn.opt.load_state_dict(st['opt'])  # torch moves the momentum buffers to the parameters' device
-    if hasattr(learn, 'history_csv'): learn.history_csv.rows = list(st.get('history', []))
-    if getattr(learn, 'recorder', None) is not None: learn.recorder.restored = st.get('recorder')   # for `QuietSkipToEpoch`
-    rng = st.get('rng')
-    if rng and len(rng) == _world(): set_rng_states(learn, rng[_rank()])
-    elif rng: warnings.warn(f"{path}: saved by {len(rng)} process(es), resumed by {_world()}: the views and the data order continue from fresh seeds")
-    elif hasattr(learn, 'sadl_views') and st.get('gen') is not None: learn.sadl_views.generator(dev).set_state(st['gen'])  # older checkpoints
-    return int(st['epoch']) + 1
-
-# %% ../nbs/06_learner.ipynb #b26eebf6
-class BackboneExport(Callback):
-    "At the end of training, save the ResNet-18 as a plain torchvision state dict."
-    order = 58
-    def __init__(self,
-                 path:str|Path, # Output file (`backbone.pth`)
-                ):
-        self.path = Path(path)
-    def after_fit(self):
-        if not _rank(): export_backbone(_bare(self.learn.model).encoder, self.path)
-
-# %% ../nbs/06_learner.ipynb #24c996dd
-class BF16Autocast(Callback):
-    "bf16 autocast of the forward pass and the loss, on the data's device (CUDA or CPU)."
-    order = 10  # after SaDLViewsCallback (-5): views stay fp32
-    def before_fit(self): self.device_type, self._ac = torch.device(getattr(self.dls, 'device', None) or 'cpu').type, None
-    def before_batch(self):
-        self._ac = torch.autocast(self.device_type, dtype=torch.bfloat16); self._ac.__enter__()
-    def after_pred(self): self.learn.pred = apply(lambda x: x.float() if x is not None and torch.is_floating_point(x) else x, self.pred)  # o3 may be None
-    def after_loss(self): self._exit()
-    def after_batch(self): self._exit()  # in case the batch was cancelled before the loss
-    def _exit(self):
-        if self._ac is not None: self._ac.__exit__(None, None, None); self._ac = None
-
-# %% ../nbs/06_learner.ipynb #706a03fe
-def cpu_bf16()->bool: # True on CPUs with AVX512-BF16 or AMX-BF16 units (Linux /proc/cpuinfo); False elsewhere
-    "Whether bf16 autocast is likely faster than fp32 on this CPU."
-    try: flags = Path('/proc/cpuinfo').read_text()
-    except OSError: return False
-    return 'avx512_bf16' in flags or 'amx_bf16' in flags
-
-def _use_bf16(precision:str, dev:torch.device)->bool:
-    "Resolve `precision` ('auto': bf16 on CUDA; 'fast': also on CPUs with bf16 units; 'bf16'; 'fp32')."
-    if precision not in ('auto', 'fast', 'bf16', 'fp32'): raise ValueError(f"precision={precision!r}: use 'auto', 'fast', 'bf16' or 'fp32'")
-    return precision == 'bf16' or (precision in ('auto', 'fast') and dev.type == 'cuda') or (precision == 'fast' and dev.type == 'cpu' and cpu_bf16())
-
-# %% ../nbs/06_learner.ipynb #3089d533
-class _DeviceAvgLoss(AvgLoss):
-    "fastai's `AvgLoss`, accumulated on the device."
-    def accumulate(self, learn):
-        bs = find_bs(learn.yb); self.total = self.total + learn.loss.detach().float().mean() * bs; self.count += bs
-
-class _DeviceSmoothLoss(AvgSmoothLoss):
-    "fastai's `AvgSmoothLoss`, on the device (no `to_detach` copy to the host)."
-    def reset(self): self.count, self.val = 0, None
-    def accumulate(self, learn):
-        l = learn.loss.detach().float().mean(); self.count += 1
-        self.val = torch.lerp(l, torch.zeros_like(l) if self.val is None else self.val, self.beta)
-    @property
-    def value(self): return None if self.val is None else self.val / (1 - self.beta ** self.count)
-
-class DeviceRecorder(Recorder):
-    "fastai's `Recorder` without a host sync per batch: losses stay on the device and become floats once per epoch."
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.loss, self.smooth_loss = _DeviceAvgLoss(), _DeviceSmoothLoss(beta=self.smooth_loss.beta)
-    @property
-    def name(self): return 'recorder'  # learn.recorder, as fastai's
-    def after_epoch(self):
-        super().after_epoch()
-        i = next((k for k, x in enumerate(self.losses) if torch.is_tensor(x)), len(self.losses))
-        if i < len(self.losses): self.losses[i:] = torch.stack(self.losses[i:]).float().cpu().tolist()
-
-class SyncFreeProgress(ProgressCallback):
-    "fastai's progress bar, reading the smoothed loss from the device every `every` batches instead of every batch."
-    def __init__(self,
-                 every:int=50, # Batches between two reads of the smoothed loss
-                ):
-        self.every = every
-    @property
-    def name(self): return 'progress'  # so that `learn.no_bar()` finds it
-    def after_batch(self):
-        self.pbar.update(self.iter + 1)
-        sl = getattr(self.learn, 'smooth_loss', None)
-        if sl is not None and ((self.iter + 1) % self.every == 0 or self.iter + 1 == self.n_iter): self.pbar.comment = f'{float(sl):.4f}'
-
-# %% ../nbs/06_learner.ipynb #68bb7c53
-class SaDLDistributed(Callback):
-    "Data-parallel training over the process group: DDP model (SyncBatchNorm on GPUs), each rank its shard of every training epoch."
-    order = 11  # as fastai's DistributedTrainer
-    def __init__(self,
-                 sync_bn:bool=True, # Convert BatchNorm to SyncBatchNorm (GPUs only: torch has no CPU kernel for it)
-                ):
-        self.sync_bn = sync_bn
-    def before_fit(self):
-        if not _dist_on(): raise RuntimeError("SaDLDistributed needs a process group: call distrib_setup() in each process (torchrun sets the environment)")
-        m = self.learn.model
-        dev = next(m.parameters()).device
-        if self.sync_bn and dev.type == 'cuda': m = nn.SyncBatchNorm.convert_sync_batchnorm(m)
-        self.learn.model = DistributedDataParallel(m, device_ids=[dev] if dev.type == 'cuda' else None)
-        dl = self.dls.train                                  # validation: every rank sees the whole set (metrics need no reduction)
-        if not isinstance(dl, PatchDL): raise TypeError(f"SaDLDistributed shards a sadl.data.PatchDL training loader; got {type(dl).__name__}")
-        dl.shard = (_rank(), _world())
-        if _rank(): self.learn.logger = noop
-    def after_epoch(self):
-        "Rank 0's BatchNorm running statistics on every rank (they drift apart without SyncBatchNorm), before the checkpoint."
-        for b in _bare(self.learn.model).buffers(): torch.distributed.broadcast(b, 0)
-    def after_fit(self):
-        self.learn.model = _bare(self.learn.model)
-        self.dls.train.shard = None
 
 # %% ../nbs/06_learner.ipynb #65c7ebed
 @config_kwargs(PretrainConfig, but=['epochs', 'bs', 'frac', 'method'])
@@ -573,15 +201,15 @@ def sadl_learner(
     learn.remove_cbs([learn.recorder] + ([learn.progress] if bar else []))   # fastai's read the loss back every batch
     learn.add_cbs([DeviceRecorder(train_metrics=True, valid_metrics=False)] + ([SyncFreeProgress()] if bar else []))
     if compile is None: compile = dev.type == 'cuda'
-    if distributed is None: distributed = _world() > 1
+    if distributed is None: distributed = get_world_size() > 1
     if compile: model.compile_encoder()
     if distributed: learn.add_cb(SaDLDistributed())
-    if _use_bf16(c.precision, dev): learn.add_cb(BF16Autocast())
+    if use_bf16(c.precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06_learner.ipynb #a10d0002
 def pretrain_baseline(
-    method:str, # 'insup', 'moco', 'densecl', 'seco' or 'cmc'
+    method:str, # A Table I baseline: a name of `sadl.registry.BASELINES`
     data:str|Path, # Seg dataset folder (A/, label/, list/); SeCo also B/, insup also list/val.txt
     out:str|Path, # Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)
     size:int=256, # Side of the views (contrastive methods; insup trains on whole patches)
@@ -589,38 +217,10 @@ def pretrain_baseline(
     **kwargs, # epochs, bs, lr, init, seed, device, progress, resume, frac, num_workers, precision, and the method's own options
 )->Path: # out/backbone.pth
     "Pre-train one of the Table I baselines (`sadl.supervised`, `sadl.contrastive`) and export its backbone."
-    if method not in PRETRAIN_METHODS[1:]: raise ValueError(f"method={method!r}: use one of {PRETRAIN_METHODS}")
-    if method == 'insup':
-        from sadl.supervised import pretrain_supervised
+    if method not in BASELINES: raise ValueError(f"method={method!r}: use one of {BASELINES}")
+    if method in SUPERVISED:
         return pretrain_supervised(data, out, **kwargs)
-    from sadl.contrastive import pretrain_contrastive
     return pretrain_contrastive(method, data, out, size=size, color=color, **kwargs)
-
-# %% ../nbs/06_learner.ipynb #e41f790e
-def check_same_run(
-    path:str|Path, # The file that holds the earlier run (a checkpoint, a metrics.json): named in the message
-    old:dict|None, # That run's options; those it lacks (added later) take their defaults
-    cfg, # The configuration about to run (`PretrainConfig`, `sadl.config.FinetuneConfig`)
-    ignore:tuple=(), # Options that may differ between the two
-):
-    "Raise `ValueError` when `cfg` differs from the earlier run's options, listing the differences and the ways out."
-    old = {**type(cfg)().to_dict(), **(old or {})}
-    diff = {k: (old.get(k), v) for k, v in cfg.to_dict().items() if k not in ignore and old.get(k) != v}
-    if not diff: return
-    changes = ', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())
-    raise ValueError(f"{path} was made with another configuration ({changes}); "
-                     "use another out folder, or resume=False to start over (CLI: --restart discards that run, or choose another --out)")
-
-# %% ../nbs/06_learner.ipynb #7a2b1781
-def finished_epochs(
-    ck:str|Path, # A checkpoint written by `Checkpoint`
-    cfg, # The configuration about to run: must match the checkpoint's (`check_same_run`)
-    ignore:tuple=('precision', 'method'), # Options that may differ (the default: pre-training's)
-)->int: # Epochs finished by that run
-    "Epochs finished by the run in checkpoint `ck`; `ValueError` if it was made with another configuration."
-    st = torch.load(ck, map_location='cpu', weights_only=False, mmap=True)
-    check_same_run(ck, st.get('config'), cfg, ignore)
-    return int(st['epoch']) + 1
 
 # %% ../nbs/06_learner.ipynb #54784663
 def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True, cache='memory', on_device=False):
@@ -660,21 +260,21 @@ def pretrain(
     out.mkdir(parents=True, exist_ok=True)
     device, own_group = distrib_setup(device)             # torchrun / accelerate launch: join the group
     try:
-        progress = progress and _rank() == 0
+        progress = progress and get_rank() == 0
         set_seed(seed)
         dls = _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device)
-        if len(dls.train) < _world(): raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give fewer than {_world()} batches of {bs}; lower bs")
+        if len(dls.train) < get_world_size(): raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give fewer than {get_world_size()} batches of {bs}; lower bs")
         learn = sadl_learner(dls, cfg, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], compile=compile)
         start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
-        if _rank() == 0:
+        if get_rank() == 0:
             if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
-            cfg.save(out/'config.json', data=str(data), device=str(dls.device), bf16=_use_bf16(precision, torch.device(dls.device)),
-                     world_size=_world(), cache=cache, on_device=on_device, compile=learn.model.compiled)
+            cfg.save(out/'config.json', data=str(data), device=str(dls.device), bf16=use_bf16(precision, torch.device(dls.device)),
+                     world_size=get_world_size(), cache=cache, on_device=on_device, compile=learn.model.compiled)
         cbs = [QuietSkipToEpoch(start)] if start else []
         if progress: learn.fit(epochs, cbs=cbs)
         else:
             with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
-        if _world() > 1: torch.distributed.barrier()      # backbone.pth is written before any rank returns
+        if get_world_size() > 1: torch.distributed.barrier()      # backbone.pth is written before any rank returns
     finally:
         if own_group: torch.distributed.destroy_process_group()
     return bb

@@ -12,8 +12,8 @@ from .core import SadlDataError, atomic_path
 from .sampling import gather_features
 
 # %% auto #0
-__all__ = ['load_backbone', 'resnet18_backbone', 'backbone_width', 'ResNetFPN', 'backbone_state_dict', 'export_backbone', 'MLP',
-           'projector', 'predictor', 'class_presence', 'SaDLModel']
+__all__ = ['as_resnet', 'load_backbone', 'resnet18_backbone', 'backbone_width', 'ResNetFPN', 'backbone_state_dict',
+           'export_backbone', 'MLP', 'projector', 'predictor', 'class_presence', 'SaDLModel']
 
 # %% ../nbs/05_model.ipynb #79613cbf
 _LAST = 'layer4.1.bn2.running_var'  # the last entry of a torchvision ResNet-18 state dict
@@ -32,7 +32,9 @@ def _resnet_state(sd:dict, path) -> dict:
     return {k[len(P):]: v for k, v in sd.items() if k.startswith(P)}
 
 # %% ../nbs/05_model.ipynb #feecda23
-def _as_resnet(m:nn.Module) -> nn.Module:
+def as_resnet(
+    m:nn.Module, # A torchvision ResNet, a `ResNetFPN`, a `SaDLModel`, or anything with `.encoder.backbone`
+)->nn.Module: # That ResNet (the same module, not a copy)
     "The torchvision ResNet inside `m` (a ResNet, a `ResNetFPN`, or anything with `.encoder.backbone`)."
     for attr in ('encoder', 'backbone'):
         if hasattr(m, attr) and isinstance(getattr(m, attr), nn.Module): m = getattr(m, attr)
@@ -54,7 +56,7 @@ def load_backbone(
     sd = _resnet_state(sd, path)
     ignored = [k for k in sd if k.startswith('fc.')]
     sd = {k: v for k, v in sd.items() if not k.startswith('fc.')}
-    net = _as_resnet(m)
+    net = as_resnet(m)
     own = {k: v for k, v in net.state_dict().items() if not k.startswith('fc.')}
     missing = [k for k in own if k not in sd]
     unexpected = [k for k in sd if k not in own]
@@ -143,7 +145,7 @@ def backbone_state_dict(
     m:nn.Module, # A `ResNetFPN`, a `SaDLModel`, or a torchvision ResNet
 )->dict: # torchvision ResNet-18 names, no `fc.*`, tensors cloned to the CPU
     "The ResNet-18 weights of `m` as a torchvision-compatible state dict."
-    return {k: v.detach().cpu().clone() for k, v in _as_resnet(m).state_dict().items() if not k.startswith('fc.')}
+    return {k: v.detach().cpu().clone() for k, v in as_resnet(m).state_dict().items() if not k.startswith('fc.')}
 
 # %% ../nbs/05_model.ipynb #8b906a08
 def export_backbone(

@@ -15,6 +15,7 @@ from .core import SadlDataError, IMAGE_EXTS, atomic_path, to_hwc
 from .data import normalize
 from .cd import load_cd_model
 from .tiling import parse_bands, raster_sample, stretch_params, to_uint8   # the one reader's band selection and stretch
+from .tiling import child_folder, match_folders
 
 # %% auto #0
 __all__ = ['GDAL_CACHE_MB', 'predict_scene', 'open_pair', 'reading_of', 'predict_raster', 'change_polygons', 'find_pairs',
@@ -269,11 +270,10 @@ def find_pairs(
     src, # Folder: A/ B/ (matched by name), or folders holding im1.* and im2.*
 )->list: # [(name, a path, b path), ...], names unique
     "The image pairs of a folder, named so that no two outputs collide."
-    from sadl.tiling import _child, _match
     src = Path(src)
     if not src.is_dir(): raise FileNotFoundError(f"{src}: folder not found (check the path)")
-    fa, fb = _child(src, 'A'), _child(src, 'B')
-    if fa and fb: return [(s, f['A'], f['B']) for s, f in _match({'A': fa, 'B': fb})]
+    fa, fb = child_folder(src, 'A'), child_folder(src, 'B')
+    if fa and fb: return [(s, f['A'], f['B']) for s, f in match_folders({'A': fa, 'B': fb})]
     pairs = []
     for d in sorted([src] + [p for p in src.rglob('*') if p.is_dir()]):
         ims = {k.lower(): v for k, v in _imgs(d).items()}

@@ -10,8 +10,8 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import SadlDataError
 from .data import normalize, SegPatches, CDPatches
-from .model import resnet18_backbone, backbone_width, load_backbone, _as_resnet
-from .cd import change_metrics, confusion, ap_histograms, average_precision
+from .model import resnet18_backbone, backbone_width, load_backbone, as_resnet
+from .metrics import change_metrics, confusion, ap_histograms, average_precision
 
 # %% auto #0
 __all__ = ['LAYERS', 'PROBE_COLS', 'probe_backbone', 'dense_features', 'LinearProbe', 'fit_linear_probe', 'evaluate_probe',
@@ -27,7 +27,7 @@ def probe_backbone(
     seed:int=0, # Seed of a 'random' backbone
 )->nn.Module: # torchvision ResNet-18 (any width) in eval mode, on the CPU unless `src` is a module
     "The frozen backbone a probe reads: from a file, a seeded random init, or a module."
-    if isinstance(src, nn.Module): return _as_resnet(src).eval()
+    if isinstance(src, nn.Module): return as_resnet(src).eval()
     if isinstance(src, str) and src == 'random':
         torch.manual_seed(seed); return resnet18_backbone(width or 64).eval()
     net = resnet18_backbone(backbone_width(src))

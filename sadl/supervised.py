@@ -4,7 +4,7 @@
 
 # %% ../nbs/06b_supervised.ipynb #2c89775f
 from __future__ import annotations
-import json, time, csv
+import json
 from dataclasses import dataclass, asdict
 from functools import partial
 from pathlib import Path
@@ -18,8 +18,8 @@ from fastai.torch_core import set_seed
 from .core import SadlDataError, atomic_path
 from .data import normalize, seg_dataloaders
 from .model import export_backbone
-from .cd import cd_metrics
-from .learner import Checkpoint, load_checkpoint, QuietSkipToEpoch, BF16Autocast, _use_bf16
+from .metrics import cd_metrics
+from .train import Checkpoint, load_checkpoint, QuietSkipToEpoch, BF16Autocast, use_bf16, HistoryCSV
 from .contrastive import make_encoder, check_resume
 
 # %% auto #0
@@ -86,26 +86,14 @@ class BestBackboneExport(Callback):
 # %% ../nbs/06b_supervised.ipynb #dfcc8df2
 SEG_HISTORY_COLS = ('epoch', 'train_loss', 'valid_loss', 'precision', 'recall', 'f1', 'iou', 'lr', 'seconds')
 
-class SegHistoryCSV(Callback):
-    "One row per finished epoch (`SEG_HISTORY_COLS`) in a CSV file; the learner's `history_csv`."
-    order = 56  # after Recorder (50)
+class SegHistoryCSV(HistoryCSV):
+    "`sadl.train.HistoryCSV` with the columns of the supervised baseline (`SEG_HISTORY_COLS`); the learner's `history_csv`."
     def __init__(self,
                  path:str|Path, # The CSV file
                 ):
-        self.path, self.rows = Path(path), []
+        super().__init__(path, SEG_HISTORY_COLS)
     @property
     def name(self): return 'history_csv'
-    def before_epoch(self): self._t = time.time()
-    def after_epoch(self):
-        if getattr(self.learn, 'skipped_epoch', False): return
-        names = [n for n in self.learn.recorder.metric_names if n not in ('epoch', 'time')]
-        vals = dict(zip(names, map(float, self.learn.recorder.values[-1])))
-        row = dict(epoch=self.epoch, **{k: vals.get(k) for k in SEG_HISTORY_COLS[1:7]}, lr=self.opt.hypers[-1]['lr'],
-                   seconds=round(time.time() - self._t, 3))
-        self.rows = [r for r in self.rows if r['epoch'] < self.epoch] + [row]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, 'w', newline='') as f:
-            w = csv.DictWriter(f, fieldnames=SEG_HISTORY_COLS); w.writeheader(); w.writerows(self.rows)
 
 # %% ../nbs/06b_supervised.ipynb #863ff3d0
 @dataclass
@@ -146,7 +134,7 @@ def supervised_learner(
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1), opt_func=partial(SGD, mom=cfg.mom, decouple_wd=False),
                     lr=cfg.lr, wd=cfg.wd, wd_bn_bias=True, metrics=cd_metrics(),
                     cbs=[SegAugment(cfg.flip, cfg.seed), ParamScheduler({'lr': SchedLin(cfg.lr, 0.)}), *(cbs or [])])
-    if _use_bf16(precision, dev): learn.add_cb(BF16Autocast())
+    if use_bf16(precision, dev): learn.add_cb(BF16Autocast())
     return learn
 
 # %% ../nbs/06b_supervised.ipynb #1b544974

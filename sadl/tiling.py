@@ -6,9 +6,9 @@
 __all__ = ['STRETCHES', 'RASTER_EXTS', 'EDGES', 'SPLITS', 'SPLIT_BY', 'parse_bands', 'raster_sample', 'stretch_params',
            'to_uint8', 'read_raster', 'read_image', 'read_mask', 'parse_colour', 'read_classes', 'mask_colours',
            'choose_class', 'check_class_colour', 'write_image', 'write_mask', 'patch_name', 'split_names',
-           'write_splits', 'save_seg_sample', 'save_cd_sample', 'tile_offsets', 'tile_array', 'match_files',
-           'detect_layout', 'tile_scenes', 'tile_seg', 'tile_cd', 'stitch_patches', 'SadlDataError', 'atomic_path',
-           'shared_data', 'IMAGE_EXTS']
+           'write_splits', 'save_seg_sample', 'save_cd_sample', 'tile_offsets', 'tile_array', 'match_folders',
+           'match_files', 'child_folder', 'detect_layout', 'tile_scenes', 'tile_seg', 'tile_cd', 'stitch_patches',
+           'SadlDataError', 'atomic_path', 'shared_data', 'IMAGE_EXTS']
 
 # %% ../nbs/00_tiling.ipynb #bbcf63ac
 import contextlib, json, math, os, shutil, warnings
@@ -454,7 +454,10 @@ def tile_array(
 # %% ../nbs/00_tiling.ipynb #f224487a
 SPLITS = ('train', 'val', 'test')
 
-def _match(folders:dict)->list: # {role: folder} -> [(stem, {role: path}), ...] sorted by stem
+def match_folders(
+    folders:dict, # {role: folder}, e.g. {'A': Path('x/A'), 'B': Path('x/B')}
+)->list: # [(stem, {role: path}), ...] sorted by stem
+    "Match the image files of several folders by stem; raise naming the first name without a counterpart."
     idx = {d: image_index(f) for d, f in folders.items()}
     roles = list(folders)
     for stem in sorted(set().union(*idx.values())):
@@ -469,7 +472,7 @@ def match_files(
     subdirs=('A', 'label'), # Sub-folders whose files must match by stem
 )->list: # [(stem, {subdir: path}), ...] sorted by stem
     "Match the files of `src/<subdir>` by stem; raise naming the first name without a counterpart."
-    return _match({d: Path(src)/d for d in subdirs})
+    return match_folders({d: Path(src)/d for d in subdirs})
 
 # %% ../nbs/00_tiling.ipynb #e61d047d
 _LAYOUTS = (  # name, {role: folder name}; the first that fits wins
@@ -480,7 +483,10 @@ _LAYOUTS = (  # name, {role: folder name}; the first that fits wins
     ('images/ masks/', {'A': 'images', 'label': 'masks'}),
 )
 
-def _child(d:Path, name:str)->Path|None:
+def child_folder(
+    d:Path, # A folder
+    name:str, # The sub-folder's name, in any case
+)->Path|None: # The sub-folder, or None
     "Sub-folder of `d` called `name` in any case, or None."
     if not d.is_dir(): return None
     for p in sorted(d.iterdir()):
@@ -488,7 +494,7 @@ def _child(d:Path, name:str)->Path|None:
     return None
 
 def _folders(d:Path, roles:dict)->dict|None:
-    fs = {r: _child(d, n) for r, n in roles.items()}
+    fs = {r: child_folder(d, n) for r, n in roles.items()}
     return fs if all(fs.values()) else None
 
 def _whu(src:Path)->dict|None:
@@ -504,7 +510,7 @@ def _whu(src:Path)->dict|None:
 
 def _list_split(d:Path, scenes:list)->dict|None:
     "stem -> split from `d/list/<split>.txt` naming scene stems, when such lists exist."
-    ld = _child(d, 'list')
+    ld = child_folder(d, 'list')
     if ld is None: return None
     own = {}
     for s in SPLITS:
@@ -547,14 +553,14 @@ def _image_mask_folders(src:Path)->list|None:
     "Sub-folders each holding images/ and masks/ (Humans in the Loop's Dubai aerial set: Tile N/images/*.jpg, Tile N/masks/*.png): [(stem, files)], stems prefixed by the folder."
     out = []
     for d in _subdirs(src, 2)[1:]:
-        if fs := _folders(d, {'A': 'images', 'label': 'masks'}): out += [(f"{_stem(src, d)}_{s}", f) for s, f in _match(fs)]
+        if fs := _folders(d, {'A': 'images', 'label': 'masks'}): out += [(f"{_stem(src, d)}_{s}", f) for s, f in match_folders(fs)]
     return out or None
 
 def _oscd(src:Path)->dict|None:
     "OSCD (Sentinel-2): CITY/imgs_1[_rect]/ and imgs_2[_rect]/ of one GeoTIFF per band, change map CITY/cm/ (cm.png, or CITY-cm.tif: 1 = no change, 2 = change)."
     cities = {}
     for d in _subdirs(src, 3):
-        i1, i2 = (_child(d, f'imgs_{k}_rect') or _child(d, f'imgs_{k}') for k in (1, 2))
+        i1, i2 = (child_folder(d, f'imgs_{k}_rect') or child_folder(d, f'imgs_{k}') for k in (1, 2))
         if i1 and i2 and _band_files(i1): cities.setdefault(d.name, (d, i1, i2))
     if not cities: return None
     labels, tif = {}, False        # the labels may come in a separate download ("Train Labels") placed in the same folder
@@ -580,22 +586,22 @@ def detect_layout(
     "Recognise the layout of `src` (plain, LEVIR-CD, Guangzhou-CD, Inria, images/ masks/ folders, OSCD, per-scene folders, WHU-CD) and match its files."
     src = Path(src)
     if not src.is_dir(): raise FileNotFoundError(f"{src}: folder not found (check the path)")
-    roots = [src] + [r for r in (_child(src, 'AerialImageDataset'),) if r]
+    roots = [src] + [r for r in (child_folder(src, 'AerialImageDataset'),) if r]
     for name, roles in _LAYOUTS:
         if cd is not None and ('B' in roles) != cd: continue
         for root in roots:
             fs = _folders(root, roles)
             if fs:
-                scenes = _match(fs); own = _list_split(root, scenes)
+                scenes = match_folders(fs); own = _list_split(root, scenes)
                 return dict(name=name + (' with its list/ split' if own else ''), cd='B' in roles, own_split=bool(own),
                             scenes=[(own[s] if own else None, s, f) for s, f in scenes])
-            spl = {s: f for s in SPLITS if (sd := _child(root, s)) and (f := _folders(sd, roles))}
+            spl = {s: f for s in SPLITS if (sd := child_folder(root, s)) and (f := _folders(sd, roles))}
             if spl:
                 own = set(spl) != {'train'}   # Inria ships train/ only (its test/ has no labels): split here
                 nm = 'LEVIR-CD (train/ val/ test/ of A/ B/ label/)' if own and roles['A'] == 'A' and 'B' in roles else name
                 nm += ' with its own ' + '/'.join(spl) + ' split' if own else ' (train/ only: split made here)'
                 return dict(name=nm, cd='B' in roles, own_split=own,
-                            scenes=[(s if own else None, stem, f) for s, fs in spl.items() for stem, f in _match(fs)])
+                            scenes=[(s if own else None, stem, f) for s, fs in spl.items() for stem, f in match_folders(fs)])
     if cd is not True and (g := _image_mask_folders(src)):
         n = len({f['A'].parent.parent for _, f in g})
         return dict(name=f"folders of images/ and masks/ (as Tile N/ of the Dubai aerial set), {n} folders", cd=False, own_split=False,

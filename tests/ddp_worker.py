@@ -14,6 +14,7 @@ import torch, torch.nn as nn
 torch.set_num_threads(1)
 from torch.nn.parallel import DistributedDataParallel
 import sadl.learner as L
+import sadl.train as T
 from sadl.model import SaDLModel
 
 def step_batch():
@@ -39,13 +40,13 @@ def one_step(model, xb, yb):
 def main(data, cd, out):
     out = Path(out)
     dev, own = L.distrib_setup('cpu')
-    r, w = L._rank(), L._world()
+    r, w = T.get_rank(), T.get_world_size()
     assert w == 2, w
     # 1. one step on this rank's half
     model, xb, yb = step_batch()
     half = lambda x: None if x is None else x[2 * r:2 * (r + 1)]
     loss = one_step(DistributedDataParallel(model), tuple(half(x) for x in xb), (half(yb[0]),))
-    torch.save(dict(loss=L._all_sum(loss) / w, sd=model.state_dict()), out/f'step{r}.pt')
+    torch.save(dict(loss=T.all_sum(loss) / w, sd=model.state_dict()), out/f'step{r}.pt')
     # 2. pretrain; record the weights at the end and the patches seen per epoch
     seen = {}
     orig_before = L.SaDLViewsCallback.before_batch
@@ -55,7 +56,7 @@ def main(data, cd, out):
     L.SaDLViewsCallback.before_batch = spy
     orig_after = L.BackboneExport.after_fit
     def keep(self):
-        torch.save(L._bare(self.learn.model).state_dict(), out/f'weights{r}.pt'); orig_after(self)
+        torch.save(T._bare(self.learn.model).state_dict(), out/f'weights{r}.pt'); orig_after(self)
     L.BackboneExport.after_fit = keep
     L.pretrain(data, out/'run', epochs=2, bs=2, size=32, n_points=2, progress=False, device='cpu')
     (out/f'seen{r}.json').write_text(json.dumps(seen))
@@ -64,7 +65,7 @@ def main(data, cd, out):
         ck = torch.load(out/'run'/'checkpoint.pth', weights_only=False); ck['config']['epochs'] = 3
         torch.save(ck, out/'run'/'checkpoint.pth'); (out/'run'/'backbone.pth').unlink()
     torch.distributed.barrier()
-    L.BackboneExport.after_fit = lambda self: (torch.save(L._bare(self.learn.model).state_dict(), out/f'resumed{r}.pt'), orig_after(self))
+    L.BackboneExport.after_fit = lambda self: (torch.save(T._bare(self.learn.model).state_dict(), out/f'resumed{r}.pt'), orig_after(self))
     L.pretrain(data, out/'run', epochs=3, bs=2, size=32, n_points=2, progress=False, device='cpu', resume=True)
     # 3. fine-tuning
     import sadl.cd as C

@@ -29,6 +29,13 @@ def test_reproduce_unknown_method_before_torch(console):
                        capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
     assert r.stdout.strip() == 'False', r.stdout + r.stderr
 
+def test_pretrain_takes_the_methods_of_reproduce():
+    "`sadl_pretrain --method` takes every pre-training method `sadl_reproduce --methods` takes (the registry's), nothing else."
+    r = subprocess.run([sys.executable, '-c', 'from fastcore.script import anno_parser; from sadl.cli import sadl_pretrain; from sadl.registry import METHODS; '
+                        'a = {x.dest: x for x in anno_parser(sadl_pretrain.__wrapped__)._actions}; print(a["method"].choices == tuple(METHODS))'],
+                       capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO)})
+    assert r.stdout.strip() == 'True', r.stdout + r.stderr
+
 def test_debug_shows_traceback(console):
     r = console('sadl_finetune', '--data', '.', '--bs', '0', '--debug')
     assert r.returncode == 1 and 'Traceback' in r.stderr and 'ValueError: --bs 0' in r.stderr

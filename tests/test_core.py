@@ -49,10 +49,25 @@ def test_moved_names_import_as_before():
     from sadl.tiling import SadlDataError
     from sadl.data import normalize
     from sadl.views import gaussian_blur
-    from sadl.cd import predict_scene
-    from sadl.predict import predict_scene as ps
-    assert SadlDataError is core.SadlDataError and normalize is core.normalize and predict_scene is ps
+    assert SadlDataError is core.SadlDataError and normalize is core.normalize
     assert callable(gaussian_blur)
+
+@pytest.mark.parametrize('mod,low,names', [
+    ('cd', 'metrics', ['change_metrics', 'confusion', 'ap_histograms', 'average_precision', 'threshold_metrics', 'best_threshold',
+                       'ChangeMetric', 'ChangeAP', 'cd_metrics']),
+    ('learner', 'train', ['poly_lr', 'sadl_opt', 'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'QuietSkipToEpoch', 'HistoryCSV',
+                          'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'SaDLDistributed', 'check_same_run',
+                          'finished_epochs']),
+    ('config', 'registry', ['PRETRAIN_METHODS']),
+])
+def test_names_moved_down_a_floor_import_as_before(mod, low, names):
+    import importlib
+    m, lo = importlib.import_module(f'sadl.{mod}'), importlib.import_module(f'sadl.{low}')
+    for n in names: assert getattr(m, n) is getattr(lo, n) and n in m.__all__, f'sadl.{mod}.{n}'
+
+def test_whole_scene_prediction_is_only_in_predict():
+    import sadl.cd, sadl.predict
+    assert callable(sadl.predict.predict_scene) and not hasattr(sadl.cd, 'predict_scene')   # no re-export back down
 
 # --- the Gaussian blur against the implementations it replaced (copied verbatim) ---
 

@@ -57,11 +57,6 @@ def test_predict_scene_errors():
     with pytest.raises(ValueError, match='multiple of 32'): predict_scene(net, A, B, window=50)
     with pytest.raises(ValueError, match='overlap'): predict_scene(net, A, B, window=64, overlap=-1)
 
-def test_cd_reexports_predict_scene():
-    import sadl.cd, sadl.predict
-    from sadl.cd import predict_scene as ps
-    assert ps is sadl.predict.predict_scene and sadl.cd.predict_scene is predict_scene
-
 @pytest.fixture(scope='module')
 def model_file(tmp_path_factory):
     torch.manual_seed(0)
