@@ -21,7 +21,7 @@ from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import set_seed, default_device
 from .core import SadlDataError, atomic_path, METRICS, blur, rand, uniform, to_hwc
-from .model import ResNetFPN, load_backbone, backbone_width
+from .model import ResNetFPN, load_backbone, backbone_width, net_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .metrics import (change_metrics, confusion, ap_histograms, average_precision, threshold_metrics, best_threshold,
                       ChangeMetric, ChangeAP, cd_metrics)
@@ -41,10 +41,6 @@ _all_ = ['METRICS', 'change_metrics', 'confusion', 'ap_histograms', 'average_pre
          'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
 
 # %% ../nbs/07_cd.ipynb #0022a73c
-def _net_width(init, width:int|None=None)->int: # The ResNet-18 width of a CDNet: `width`, else the init file's, else 64
-    if width is not None: return width
-    return 64 if init is None or init == 'random' else backbone_width(init)
-
 class CDNet(nn.Module):
     "Siamese ResNet-18 + FPN change detector (Sec. IV-B): two dates -> change logits at full resolution."
     def __init__(self,
@@ -54,7 +50,7 @@ class CDNet(nn.Module):
                  joint:bool=False, # Both dates through the encoder as one batch (BatchNorm statistics shared by the dates); False: a pass per date
                 ):
         super().__init__()
-        width = _net_width(pretrained, width)
+        width = net_width(pretrained, width)
         self.channels, self.width, self.joint = channels, width, joint
         self.encoder = ResNetFPN(out_channels=channels, width=width)
         self.head = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False),
@@ -253,7 +249,7 @@ def finetune(
     monitor, threshold, precision, test_split = cfg.monitor, cfg.threshold, cfg.precision, cfg.test_split
     out = Path(out)
     ck = out/'checkpoint.pth'
-    used = cfg.make(width=_net_width(cfg.init, cfg.width))   # as used: the width read from the init file
+    used = cfg.make(width=net_width(cfg.init, cfg.width))   # as used: the width read from the init file
     if resume and (out/'metrics.json').is_file():
         test = _finished(out/'metrics.json', used)
         _discard(out)                                    # left by a kill between metrics.json and the clean-up

@@ -12,7 +12,7 @@ from .core import SadlDataError, atomic_path
 from .sampling import gather_features
 
 # %% auto #0
-__all__ = ['as_resnet', 'load_backbone', 'resnet18_backbone', 'backbone_width', 'ResNetFPN', 'backbone_state_dict',
+__all__ = ['as_resnet', 'load_backbone', 'resnet18_backbone', 'backbone_width', 'net_width', 'ResNetFPN', 'backbone_state_dict',
            'export_backbone', 'MLP', 'projector', 'predictor', 'class_presence', 'SaDLModel']
 
 # %% ../nbs/05_model.ipynb #79613cbf
@@ -104,6 +104,15 @@ def backbone_width(
         except Exception as e: raise SadlDataError(f"{path}: cannot be read as a torch state dict ({type(e).__name__}: {e})") from e
     return int(_resnet_state(sd, path)['conv1.weight'].shape[0])
 
+# %% ../nbs/05_model.ipynb #d2dd1682
+def net_width(
+    init:str|Path|None, # 'random', None, or a ResNet-18 state-dict file
+    width:int|None=None, # The width asked for; None: the file's, else 64 (the paper's)
+)->int: # The ResNet-18 width of the network built on `init`
+    "The one width rule of every network: `width` when given, else the init file's, else 64."
+    if width is not None: return width
+    return 64 if init is None or init == 'random' else backbone_width(init)
+
 # %% ../nbs/05_model.ipynb #5b6346d2
 class ResNetFPN(nn.Module):
     "ResNet-18 + FPN encoder (Sec. III-E): (B,3,H,W) normalised images -> (B,out_channels,H/4,W/4) P2 features."
@@ -115,7 +124,7 @@ class ResNetFPN(nn.Module):
                 ):
         super().__init__()
         if out_channels < 1: raise ValueError(f"out_channels={out_channels} must be >= 1")
-        if width is None: width = backbone_width(pretrained) if pretrained is not None else 64
+        width = net_width(pretrained, width)
         self.out_channels, self.width = out_channels, width
         self.in_channels = tuple(width * 2**i for i in range(4))  # channels of C2..C5
         self.backbone = resnet18_backbone(width)
