@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cd.ipynb #f662ba52
 from __future__ import annotations
-import contextlib, io, json, math, os, shutil, time
+import json, math, shutil, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
@@ -19,14 +19,14 @@ from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback, Tr
 from fastai.callback.core import CancelFitException
 from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
-from fastai.torch_core import set_seed, default_device
+from fastai.torch_core import default_device
 from .core import SadlDataError, atomic_path, METRICS, blur, rand, uniform, to_hwc
 from .model import ResNetFPN, load_backbone, backbone_width, net_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .metrics import (change_metrics, confusion, ap_histograms, average_precision, threshold_metrics, best_threshold,
                       ChangeMetric, ChangeAP, cd_metrics)
-from .train import SaDLDistributed, distrib_setup, get_rank, get_world_size, BF16Autocast, use_bf16
-from .train import Checkpoint, QuietSkipToEpoch, load_checkpoint, finished_epochs, check_same_run
+from .train import SaDLDistributed, get_rank, get_world_size, BF16Autocast, use_bf16
+from .train import Checkpoint, check_same_run, fit_run, quiet
 from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
@@ -161,14 +161,6 @@ def _history(learn:Learner, # A fitted `Learner` (its recorder)
     if steps_per_epoch: df.insert(1, 'step', (df.epoch + 1) * steps_per_epoch)
     return df
 
-def _quiet(progress:bool, learn:Learner|None=None):
-    "A context without fastai's bars, tables and prints when `progress` is False."
-    st = contextlib.ExitStack()
-    if not progress:
-        if learn is not None: st.enter_context(learn.no_bar()); st.enter_context(learn.no_logging())
-        st.enter_context(contextlib.redirect_stdout(io.StringIO()))
-    return st
-
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
     scores, # Validation score of each epoch (higher is better), in order
@@ -233,60 +225,33 @@ def _discard(out:Path): # an unfinished run's checkpoint and best weights
     (out/'checkpoint.pth').unlink(missing_ok=True)
     shutil.rmtree(out/'.best', ignore_errors=True)
 
-@config_kwargs(FinetuneConfig)
-def finetune(
-    data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
-    out:str|Path, # Output folder (created): metrics.json, history.csv, model.pth, config.json
-    cfg:FinetuneConfig|None=None, # The run's options (default: the paper's); keyword arguments override its fields
-    device:str|None=None, # 'cuda', 'cpu', ...; None: fastai's default device
-    progress:bool=True, # Show fastai's progress bars and the per-epoch table
-    resume:bool=True, # Continue the run in `out` from its checkpoint.pth, or return a finished run's test metrics; False: start over
-    **kwargs, # Fields of `FinetuneConfig`: frac, init, epochs, bs, lr, seed, channels, width, epoch_size, monitor, threshold, precision, ...
-)->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
-    "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B); resumable after a kill."
-    cfg = FinetuneConfig.resolve(cfg, **kwargs).validate()
-    frac, epochs, bs, lr, seed = cfg.frac, cfg.epochs, cfg.bs, cfg.lr, cfg.seed
-    monitor, threshold, precision, test_split = cfg.monitor, cfg.threshold, cfg.precision, cfg.test_split
-    out = Path(out)
-    ck = out/'checkpoint.pth'
-    used = cfg.make(width=net_width(cfg.init, cfg.width))   # as used: the width read from the init file
-    if resume and (out/'metrics.json').is_file():
-        test = _finished(out/'metrics.json', used)
-        _discard(out)                                    # left by a kill between metrics.json and the clean-up
-        return test
-    if resume and ck.is_file(): finished_epochs(ck, used, ignore=_FREE)   # another configuration: refused before any work
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.time()
-    # launched by torchrun / accelerate launch: one process per GPU, DDP, bs per GPU, rank 0 writes
-    device, own_group = distrib_setup(device) if int(os.environ.get('WORLD_SIZE', 1)) > 1 else (device, False)
-    progress = progress and get_rank() == 0
-    set_seed(seed)
-    dls = cd_dataloaders(data, bs=bs, frac=frac, seed=seed, device=device, progress=progress, epoch_size=cfg.epoch_size, cache=cfg.cache)
-    test_dl = cd_test_dl(dls, split=test_split, bs=bs, progress=progress)   # up front: a missing split fails before training
-    learn = cd_learner(dls, cfg, cbs=[SaDLDistributed()] if get_world_size() > 1 else None)
-    if use_bf16(precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
+def _cd_dls(data, cfg:FinetuneConfig, device, progress:bool, held:dict): # training and validation loaders; the test loader in held['test']
+    dls = cd_dataloaders(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, device=device, progress=progress, epoch_size=cfg.epoch_size, cache=cfg.cache)
+    held['test'] = cd_test_dl(dls, split=cfg.test_split, bs=cfg.bs, progress=progress)   # up front: a missing split fails before training
+    return dls
+
+def _cd_run_learner(dls, cfg:FinetuneConfig, out:Path, cbs:list)->Learner: # `cd_learner` with DDP, bf16 and the best weights in out/.best
+    learn = cd_learner(dls, cfg, cbs=[*cbs, SaDLDistributed()] if get_world_size() > 1 else cbs)
+    if use_bf16(cfg.precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
+    learn.path, learn.model_dir = out, '.best'           # removed at the end; on several processes rank 0 saves and every rank loads
+    return learn
+
+def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progress:bool, t0:float)->dict: # the test metrics
+    "Test the best epoch's model (loaded by `SaveBestModel`), then write history.csv, model.pth, config.json and, last, metrics.json (rank 0)."
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
-    spe = len(dls.train)                                 # optimiser steps per epoch
-    start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
-    if start == 0 and get_rank() == 0: _discard(out)        # a fresh run: no stale checkpoint or best weights
-    # the best epoch's weights go to out/.best (removed at the end; on several processes rank 0 saves and every rank loads)
-    stop = [GraceEarlyStopping(cfg.min_epochs, monitor=monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
-    skip = [QuietSkipToEpoch(start)] if start else []
-    with _quiet(progress, learn):
-        learn.path, learn.model_dir = out, '.best'
-        sched = SchedLin(lr, 0.) if cfg.sched == 'linear' else SchedNo(lr, lr)
-        learn.fit(epochs, lr, cbs=[ParamScheduler({'lr': sched}), SaveBestModel(monitor=monitor, comp=np.greater, fname='best'),
-                                   FinetuneCheckpoint(ck, used.to_dict()), *stop, *skip])
-        hist = _history(learn, spe)                     # the best epoch's weights are loaded now
-        thr = 0.5
-        if threshold == 'val': learn.validate(); thr = best_threshold(ap_metric.hist)
-        res = learn.validate(dl=test_dl)               # [loss, precision, recall, f1, iou, ap]
-    if get_world_size() > 1: torch.distributed.barrier()
+    spe = len(learn.dls.train)                           # optimiser steps per epoch
+    thr = 0.5
+    with quiet(progress and get_rank() == 0, learn):
+        hist = _history(learn, spe)
+        if used.threshold == 'val':
+            learn.validate()
+            thr = best_threshold(ap_metric.hist)
+        res = learn.validate(dl=test_dl)                 # [loss, precision, recall, f1, iou, ap]
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
-    if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[monitor], epochs, cfg.patience, spe, cfg.min_delta)
+    if used.threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
+    conv = convergence(hist[used.monitor], used.epochs, used.patience, spe, used.min_delta)
     best = conv['best_epoch']
-    facts = dict(data=str(data), device=str(dls.device), decision_threshold=thr)
+    facts = dict(data=str(data), device=str(learn.dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
     if get_rank() == 0:                                   # the ranks hold the same model: rank 0 writes, each file atomically
         with atomic_path(out/'history.csv') as f: hist.to_csv(f, index=False)   # temp file + rename: a kill never leaves half a file
@@ -294,13 +259,43 @@ def finetune(
             torch.save({'model': {k: v.detach().cpu() for k, v in learn.model.state_dict().items()}, 'config': config}, f)
         summary = {**test, 'threshold': thr, 'test_loss': float(res[0]), **conv,
                    'valid': {k: float(hist.loc[best, k]) for k in ('valid_loss', *METRICS, 'ap')},
-                   'n_train': len(dls.train_ds), 'n_valid': len(dls.valid_ds), 'n_test': len(test_dl.dataset),
+                   'n_train': len(learn.dls.train_ds), 'n_valid': len(learn.dls.valid_ds), 'n_test': len(test_dl.dataset),
                    'time_s': round(time.time() - t0, 1), 'config': config}
         used.save(out/'config.json', **facts, world_size=get_world_size())   # atomic
         with atomic_path(out/'metrics.json') as f: f.write_text(json.dumps(summary, indent=1))   # last: its presence marks a finished run
         _discard(out)                                    # only now: a kill before metrics.json leaves a run that resumes
-    if own_group: torch.distributed.destroy_process_group()
     return test
+
+@config_kwargs(FinetuneConfig)
+def finetune(
+    data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
+    out:str|Path, # Output folder (created): metrics.json, history.csv, model.pth, config.json
+    cfg:FinetuneConfig|None=None, # The run's options (default: the paper's); keyword arguments override its fields
+    device:str|None=None, # 'cuda', 'cpu', ...; None: cuda if available, else cpu
+    progress:bool=True, # Show fastai's progress bars and the per-epoch table
+    resume:bool=True, # Continue the run in `out` from its checkpoint.pth, or return a finished run's test metrics; False: start over
+    **kwargs, # Fields of `FinetuneConfig`: frac, init, epochs, bs, lr, seed, channels, width, epoch_size, monitor, threshold, precision, ...
+)->dict: # Test precision, recall, f1, iou, ap of the best-validation model (at the chosen threshold)
+    "Fine-tune a `CDNet` on a fraction of the labels, keep the best validation epoch, and test it (Sec. IV-B); resumable after a kill."
+    cfg = FinetuneConfig.resolve(cfg, **kwargs).validate()
+    out = Path(out)
+    used = cfg.make(width=net_width(cfg.init, cfg.width))   # as used: the width read from the init file
+    if resume and (out/'metrics.json').is_file():
+        test = _finished(out/'metrics.json', used)
+        _discard(out)                                    # left by a kill between metrics.json and the clean-up
+        return test
+    t0 = time.time()
+    held = {}
+    sched = SchedLin(cfg.lr, 0.) if cfg.sched == 'linear' else SchedNo(cfg.lr, cfg.lr)
+    keep = SaveBestModel(monitor=cfg.monitor, comp=np.greater, fname='best')
+    stop = [GraceEarlyStopping(cfg.min_epochs, monitor=cfg.monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
+    # the shell: refuse another configuration's checkpoint, join the process group (torchrun: one process per GPU, DDP, bs per GPU,
+    # rank 0 writes), data, learner, resume or a fresh start, the fit; then the test and the files
+    return fit_run(out, used, lambda device, progress: _cd_dls(data, cfg, device, progress, held),
+                   lambda dls, cbs: _cd_run_learner(dls, cfg, out, cbs),
+                   device=device, progress=progress, resume=resume, ignore=_FREE, cols=None, checkpoint=FinetuneCheckpoint,
+                   fit_cbs=[ParamScheduler({'lr': sched}), keep, *stop], stale=(out/'checkpoint.pth', out/'.best'), start=None,
+                   then=lambda learn: _evaluate(learn, out, used, data, held['test'], progress, t0))
 
 # %% ../nbs/07_cd.ipynb #c60b6cc6
 def load_cd_model(

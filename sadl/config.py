@@ -10,7 +10,8 @@ from pathlib import Path
 from .registry import PRETRAIN_METHODS   # the method names live in the registry (plain Python)
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRECISIONS', 'config_kwargs', 'PretrainConfig', 'FinetuneConfig', 'PRETRAIN_METHODS']
+__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRECISIONS', 'RunConfig', 'config_kwargs', 'PretrainConfig', 'FinetuneConfig',
+           'PRETRAIN_METHODS']
 
 # %% ../nbs/00a_config.ipynb #ce3d5a9a
 POOLS = ('sample', 'masked', 'global')                  # tokens: SaDL's sampled points, masked pooling, SimSiam's global pool
@@ -25,8 +26,8 @@ class _either:
     def __init__(self, f): self.f = f
     def __get__(self, obj, cls): return self.f.__get__(cls if obj is None else obj)
 
-class _Config:
-    "Checked construction, dict and JSON round trip of a configuration dataclass."
+class RunConfig:
+    "Checked construction, shared validation, dict and JSON round trip (atomic save) of a configuration dataclass."
     @classmethod
     def names(cls)->tuple: # The option names, in declaration order
         return tuple(f.name for f in fields(cls))
@@ -81,6 +82,16 @@ class _Config:
         except json.JSONDecodeError as e: raise ValueError(f"{path}: not a JSON configuration ({e})") from None
         return cls(**{k: v for k, v in d.items() if k in cls.names()})
 
+    def __post_init__(self):
+        "A path given as `init` is stored as a string (JSON-safe)."
+        if isinstance(getattr(self, 'init', None), os.PathLike): self.init = str(self.init)
+
+    def validate(self): # self
+        "The checks every configuration shares (`frac` in (0, 1]); a subclass adds its own after calling this."
+        frac = getattr(self, 'frac', 1.0)
+        if not 0 < frac <= 1: raise ValueError(f"frac={frac}: the fraction of the training data must be in (0, 1]")
+        return self
+
 # %% ../nbs/00a_config.ipynb #388549a5
 def config_kwargs(
     cls:type, # A configuration class (`PretrainConfig`, `FinetuneConfig`)
@@ -97,7 +108,7 @@ def config_kwargs(
 
 # %% ../nbs/00a_config.ipynb #81290710
 @dataclass
-class PretrainConfig(_Config):
+class PretrainConfig(RunConfig):
     "Options of a SaDL pre-training run (Sec. IV-B2 defaults)."
     epochs:int=200 # Epochs (paper: 200)
     bs:int=64 # Batch size (paper: 64)
@@ -121,11 +132,9 @@ class PretrainConfig(_Config):
     precision:str='auto' # 'auto' (bf16 on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16', 'fp32'
     method:str='sadl' # 'sadl' (SaDL and its ablations) or a Table I baseline: 'insup', 'moco', 'densecl', 'seco', 'cmc'
 
-    def __post_init__(self):
-        if isinstance(self.init, os.PathLike): self.init = str(self.init)   # JSON-safe
-
     def validate(self)->PretrainConfig:
         "Raise `ValueError` naming the first bad value; return self."
+        super().validate()
         for k in ('epochs', 'bs', 'size', 'n_points'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
         if self.size % 4: raise ValueError(f"size={self.size}: must be a multiple of 4 (the encoder's stride)")
@@ -135,7 +144,6 @@ class PretrainConfig(_Config):
             raise ValueError("pool='global' (SimSiam baseline) has no class tokens: use sd=False and swap=None (CLI: --no_sd --no_bs)")
         if not self.lr > 0 or not 0 <= self.final_lr < self.lr: raise ValueError(f"lr={self.lr}, final_lr={self.final_lr}: need lr > final_lr >= 0")
         if not 0 <= self.momentum < 1 or self.wd < 0: raise ValueError(f"momentum={self.momentum}, wd={self.wd}: need 0 <= momentum < 1, wd >= 0")
-        if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: must be in (0, 1]")
         if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
         if self.channels < 1 or self.proj_dim < 4: raise ValueError(f"channels={self.channels}, proj_dim={self.proj_dim}: need channels >= 1, proj_dim >= 4 (paper: 256, 1024)")
         if self.precision not in PRECISIONS: raise ValueError(f"precision={self.precision!r}: use one of {PRECISIONS}")
@@ -146,7 +154,7 @@ class PretrainConfig(_Config):
 
 # %% ../nbs/00a_config.ipynb #ae5a9013
 @dataclass
-class FinetuneConfig(_Config):
+class FinetuneConfig(RunConfig):
     "Options of a change-detection fine-tuning run (Sec. IV-B defaults)."
     frac:float=1.0 # Fraction of the training labels, in (0, 1] (the paper: 0.01, 0.05, 0.2, 1)
     init:str='random' # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
@@ -172,13 +180,10 @@ class FinetuneConfig(_Config):
     test_split:str='test' # Split evaluated with the best model
     cache:str='memory' # Decoded pairs: 'memory' (decoded by each run) or 'memmap' (decoded once under data/.sadl_cache, shared by later runs)
 
-    def __post_init__(self):
-        if isinstance(self.init, os.PathLike): self.init = str(self.init)   # JSON-safe
-
     def validate(self)->FinetuneConfig:
         "Raise `ValueError` naming the first bad value; return self."
+        super().validate()
         if self.epochs < 1: raise ValueError(f"epochs={self.epochs}: need at least 1")
-        if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: the fraction of training labels must be in (0, 1]")
         if self.bs < 1: raise ValueError(f"bs={self.bs}: the batch size must be >= 1")
         if self.monitor not in ('f1', 'ap'): raise ValueError(f"monitor={self.monitor!r}: use 'f1' or 'ap'")
         if self.threshold not in ('argmax', 'val'): raise ValueError(f"threshold={self.threshold!r}: use 'argmax' or 'val'")

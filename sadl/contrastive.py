@@ -4,8 +4,8 @@
 
 # %% ../nbs/06a_contrastive.ipynb #a67b92eb
 from __future__ import annotations
-import copy, json, warnings
-from dataclasses import dataclass, asdict
+import copy, warnings
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -14,20 +14,20 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler
 from fastai.torch_core import set_seed
-from .core import SadlDataError, normalize, rand, atomic_path
+from .core import SadlDataError, normalize, rand
+from .config import RunConfig, config_kwargs
 from .data import seg_dataloaders, cd_dataloaders
 from .registry import CONTRASTIVE
 from .views import sample_geometry, apply_geometry, color_jitter, gaussian_blur, luma
-from .model import ResNetFPN, export_backbone
-from .train import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HistoryCSV,
-                    Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, use_bf16)
+from .model import ResNetFPN
+from .train import (poly_lr, sadl_opt, SaDLViewsCallback, LossPart, SkipValidation, BackboneExport, BF16Autocast, use_bf16,
+                        fit_run)
 
 # %% auto #0
 __all__ = ['METHODS', 'make_encoder', 'c5_channels', 'random_grayscale', 'moco_augment', 'moco_view', 'same_augment',
            'MemoryQueue', 'momentum_update', 'info_nce', 'InfoNCE', 'dense_correspondence', 'dense_info_nce',
            'GlobalHead', 'DenseHead', 'MoCoNet', 'mask_image', 'CMCNet', 'ContrastiveLoss', 'ContrastiveViews',
-           'MomentumQueueUpdate', 'ContrastiveConfig', 'contrastive_learner', 'queue_len', 'check_resume',
-           'pretrain_contrastive']
+           'MomentumQueueUpdate', 'ContrastiveConfig', 'contrastive_learner', 'queue_len', 'pretrain_contrastive']
 
 # %% ../nbs/06a_contrastive.ipynb #c9c4b429
 def make_encoder(
@@ -386,7 +386,7 @@ class MomentumQueueUpdate(Callback):
 
 # %% ../nbs/06a_contrastive.ipynb #d0130337
 @dataclass
-class ContrastiveConfig:
+class ContrastiveConfig(RunConfig):
     "Hyper-parameters of a contrastive baseline run (the methods' papers, with SaDL's optimiser)."
     method:str='moco' # 'moco', 'densecl', 'seco' or 'cmc'
     epochs:int=200 # Epochs (SaDL's 200)
@@ -413,6 +413,7 @@ class ContrastiveConfig:
 
     def validate(self)->ContrastiveConfig:
         "Raise `ValueError` naming the first bad value; return self."
+        super().validate()
         if self.method not in METHODS: raise ValueError(f"method={self.method!r}: use one of {METHODS}")
         for k in ('epochs', 'bs', 'size', 'queue', 'dim', 'hidden', 'width'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
@@ -420,7 +421,6 @@ class ContrastiveConfig:
         if not 0 <= self.momentum_k < 1: raise ValueError(f"momentum_k={self.momentum_k}: must be in [0, 1)")
         if not 0 < self.scale_min <= 1: raise ValueError(f"scale_min={self.scale_min}: must be in (0, 1]")
         if not self.lr > 0 or not 0 <= self.final_lr < self.lr: raise ValueError(f"lr={self.lr}, final_lr={self.final_lr}: need lr > final_lr >= 0")
-        if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: must be in (0, 1]")
         if self.init is not None and not Path(self.init).is_file():
             raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
@@ -458,66 +458,41 @@ def queue_len(
     "The queue size for a data set: at most the number of training patches, at least one batch."
     return max(1, min(int(queue), max(int(bs), int(n_train))))
 
-def check_resume(
-    ck:Path, # A checkpoint file
-    cfg:dict, # The configuration about to run
-)->int: # Epochs finished by that run
-    "Epochs finished by the run in `ck`; `ValueError` if it was made with another configuration."
-    st = torch.load(ck, map_location='cpu', weights_only=False, mmap=True)
-    old = st.get('config') or {}
-    diff = {k: (old.get(k), v) for k, v in cfg.items() if k != 'epochs' and old.get(k) != v}
-    if diff: raise ValueError(f"{ck} was made with another configuration ({', '.join(f'{k}: {a!r} -> {b!r}' for k, (a, b) in diff.items())}); "
-                              "use another out folder, or resume=False (CLI: drop --resume) to start over")
-    return int(st['epoch']) + 1
-
 # %% ../nbs/06a_contrastive.ipynb #6706ecf9
-def _contrastive_dls(data:Path, method, bs, frac, seed, device, num_workers, progress):
+def _contrastive_dls(data:Path, cfg:ContrastiveConfig, device, num_workers, progress, cache='memory', on_device=False):
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")
-    if method == 'seco' and not (data/'B').is_dir():
+    if cfg.method == 'seco' and not (data/'B').is_dir():
         raise SadlDataError(f"{data}: SeCo needs a second date of each patch in {data/'B'} (a folder with A/, B/, label/, e.g. "
                             "`sadl_synth --kind cd` or a CD training folder); pass such a folder")
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*valid set is the first')  # validation is skipped
-        mk = cd_dataloaders if method == 'seco' else seg_dataloaders
-        return mk(data, bs=bs, frac=frac, seed=seed, num_workers=num_workers, device=device, progress=progress)
+        mk = cd_dataloaders if cfg.method == 'seco' else seg_dataloaders
+        return mk(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers, device=device, progress=progress,
+                  cache=cache, on_device=on_device)
 
+@config_kwargs(ContrastiveConfig, but=['method'])
 def pretrain_contrastive(
     method:str, # 'moco', 'densecl', 'seco' or 'cmc'
     data:str|Path, # Seg dataset folder (A/, label/, list/); SeCo: also B/
     out:str|Path, # Output folder: backbone.pth, backbone_start.pth, checkpoint.pth, history.csv, config.json
-    epochs:int=200, # Epochs
-    bs:int=64, # Batch size
-    size:int=256, # Side of the views
-    lr:float=0.01, # Initial learning rate
-    init:str|Path|None=None, # ResNet-18 state-dict file to start from (the paper: ImageNet)
-    seed:int=0, # Seed of everything random
+    cfg:ContrastiveConfig|None=None, # The run's options (default: the methods' papers with SaDL's optimiser); keyword arguments override its fields
     device=None, # Device; default cuda if available, else cpu
     progress:bool=True, # Progress bar and per-epoch table
     resume:bool=True, # Continue from out/checkpoint.pth when present
-    frac:float=1.0, # Fraction of the training patches
-    color:bool=True, # Colour augmentations
     num_workers:int=0, # Data loader workers
     precision:str='auto', # 'auto', 'fast', 'bf16' or 'fp32' (see `sadl.learner.sadl_learner`)
-    **kwargs, # More `ContrastiveConfig` fields (queue, dim, hidden, temperature, width...)
+    cache:str='memory', # Decoded patches: 'memory', or 'memmap' (uint8 .npy under data/.sadl_cache, reused by later runs)
+    on_device:bool=False, # Keep the whole uint8 dataset on the GPU and index batches there
+    **kwargs, # Fields of `ContrastiveConfig`: epochs, bs, size, lr, queue, dim, hidden, temperature, init, seed, frac, width, mom, wd, ...
 )->Path: # out/backbone.pth
     "Pre-train a contrastive baseline on `data` and export the backbone as a torchvision ResNet-18 state dict."
-    cfg = ContrastiveConfig(method, epochs, bs, size, lr, init=None if init is None else str(init), seed=seed, frac=frac,
-                            color=color, **kwargs).validate()
+    cfg = ContrastiveConfig.resolve(cfg, method=method, **kwargs).validate()
     data, out = Path(data), Path(out)
-    bb, ck = out/'backbone.pth', out/'checkpoint.pth'
-    set_seed(seed)
-    dls = _contrastive_dls(data, method, bs, frac, seed, device, num_workers, progress)
-    if len(dls.train) == 0: raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give no batch of {bs}; lower bs")
-    cfg.queue = queue_len(cfg.queue, len(dls.train_ds), bs)
-    cfgd = asdict(cfg)
-    if resume and ck.is_file() and check_resume(ck, cfgd) >= epochs and bb.is_file(): return bb
-    out.mkdir(parents=True, exist_ok=True)
-    learn = contrastive_learner(dls, cfg, precision, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)])
-    start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
-    if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, as `sadl.learner.pretrain`
-    with atomic_path(out/'config.json') as f: f.write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
-    cbs = [QuietSkipToEpoch(start)] if start else []
-    if progress: learn.fit(epochs, cbs=cbs)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
+    bb = out/'backbone.pth'
+    set_seed(cfg.seed)
+    dls = _contrastive_dls(data, cfg, device, num_workers, progress, cache, on_device)
+    cfg = cfg.make(queue=queue_len(cfg.queue, len(dls.train_ds), cfg.bs))    # as used: the queue fits the data
+    fit_run(out, cfg, dls, lambda dls, cbs: contrastive_learner(dls, cfg, precision, cbs=[*cbs, BackboneExport(bb)]),
+            device=device, progress=progress, resume=resume, done=bb, ignore=('epochs',),
+            facts=lambda learn: dict(data=str(data), device=str(learn.dls.device), precision=precision))
     return bb

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import warnings
 from functools import partial
-from dataclasses import asdict
 from pathlib import Path
 import torch, torch.nn as nn
 import torch.nn.functional as F
@@ -18,22 +17,22 @@ from .config import POOLS, SWAPS, PRETRAIN_METHODS, PretrainConfig, config_kwarg
 from .registry import BASELINES, SUPERVISED
 from .core import SadlDataError
 from .data import seg_dataloaders, cd_dataloaders
-from .model import SaDLModel, export_backbone
+from .model import SaDLModel
 from .losses import SaDLLoss
 from .train import (poly_lr, sadl_opt, rank_seed, distrib_setup, get_rank, get_world_size, all_sum, use_bf16,
                     SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HISTORY_COLS, HistoryCSV,
                     rng_states, set_rng_states, Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, cpu_bf16,
-                    DeviceRecorder, SyncFreeProgress, SaDLDistributed, check_same_run, finished_epochs)
+                    DeviceRecorder, SyncFreeProgress, SaDLDistributed, check_same_run, finished_epochs, fit_run)
 from .contrastive import pretrain_contrastive
 from .supervised import pretrain_supervised
 
 # %% auto #0
 __all__ = ['SaDLSiamese', 'SaDLLossFunc', 'CollapseStd', 'MissingCount', 'sadl_metrics', 'CollapseMonitor', 'BuildingFreeMonitor',
-           'sadl_learner', 'pretrain_baseline', 'pretrain', 'plot_history', 'poly_lr', 'sadl_opt', 'rank_seed',
-           'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HISTORY_COLS',
-           'HistoryCSV', 'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport',
-           'BF16Autocast', 'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run',
-           'finished_epochs']
+           'sadl_learner', 'unused_options', 'for_method', 'pretrain_baseline', 'pretrain', 'plot_history', 'poly_lr',
+           'sadl_opt', 'rank_seed', 'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation',
+           'QuietSkipToEpoch', 'HISTORY_COLS', 'HistoryCSV', 'rng_states', 'set_rng_states', 'Checkpoint',
+           'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'DeviceRecorder', 'SyncFreeProgress',
+           'SaDLDistributed', 'check_same_run', 'finished_epochs']
 
 # %% ../nbs/06_learner.ipynb #aeedfefa
 # defined in sadl.train, importable from here as before
@@ -208,19 +207,33 @@ def sadl_learner(
     return learn
 
 # %% ../nbs/06_learner.ipynb #a10d0002
+_SADL_ONLY = ('n_points', 'pool', 'sd', 'swap', 'channels', 'proj_dim')   # SaDL's tokens and heads
+_UNUSED = {'contrastive': _SADL_ONLY, 'supervised': _SADL_ONLY + ('size', 'color', 'power', 'final_lr')}   # whole patches, linear decay
+
+def unused_options(
+    method:str, # A value of `PretrainConfig.method`
+)->tuple: # The options of `PretrainConfig` that `method` has no use for
+    "SaDL's token and head options for a baseline; for the supervised one also the views' and the poly decay's."
+    if method == 'sadl': return ()
+    return _UNUSED['supervised' if method in SUPERVISED else 'contrastive']
+
+def for_method(
+    cfg:PretrainConfig, # A configuration
+)->PretrainConfig: # `cfg` with the options its method has no use for back at their defaults
+    "The configuration `pretrain` accepts for `cfg.method`: options set for every method that do not apply to this one are reset."
+    dflt = PretrainConfig()
+    return cfg.make(**{k: getattr(dflt, k) for k in unused_options(cfg.method)})
+
 def pretrain_baseline(
     method:str, # A Table I baseline: a name of `sadl.registry.BASELINES`
     data:str|Path, # Seg dataset folder (A/, label/, list/); SeCo also B/, insup also list/val.txt
     out:str|Path, # Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)
-    size:int=256, # Side of the views (contrastive methods; insup trains on whole patches)
-    color:bool=True, # Colour augmentations (contrastive methods)
-    **kwargs, # epochs, bs, lr, init, seed, device, progress, resume, frac, num_workers, precision, and the method's own options
+    **kwargs, # The method's options and how it runs (`sadl.supervised.pretrain_supervised`, `sadl.contrastive.pretrain_contrastive`)
 )->Path: # out/backbone.pth
     "Pre-train one of the Table I baselines (`sadl.supervised`, `sadl.contrastive`) and export its backbone."
     if method not in BASELINES: raise ValueError(f"method={method!r}: use one of {BASELINES}")
-    if method in SUPERVISED:
-        return pretrain_supervised(data, out, **kwargs)
-    return pretrain_contrastive(method, data, out, size=size, color=color, **kwargs)
+    if method in SUPERVISED: return pretrain_supervised(data, out, **kwargs)
+    return pretrain_contrastive(method, data, out, **kwargs)
 
 # %% ../nbs/06_learner.ipynb #54784663
 def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=True, cache='memory', on_device=False):
@@ -231,6 +244,17 @@ def _pretrain_dls(data:Path, cfg:PretrainConfig, device, num_workers, progress=T
         warnings.filterwarnings('ignore', message='.*valid set is the first')  # validation is skipped anyway
         return (cd_dataloaders if natural else seg_dataloaders)(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers,
                                                                 device=device, progress=progress, cache=cache, on_device=on_device)
+
+def _baseline_options(cfg:PretrainConfig, compile)->dict: # keyword arguments of `pretrain_baseline`
+    "The options of `cfg` a baseline takes (`momentum` is its `mom`); `ValueError` for one it does not use set away from its default."
+    dflt = PretrainConfig()
+    unused = unused_options(cfg.method)
+    off = [f'{k}={getattr(cfg, k)!r}' for k in unused if getattr(cfg, k) != getattr(dflt, k)]
+    if off: raise ValueError(f"method={cfg.method!r} does not use {', '.join(off)}: leave them at their defaults (`sadl.learner.for_method` resets them)")
+    if compile: raise ValueError(f"compile={compile!r}: torch.compile applies to SaDL's encoder; method={cfg.method!r} runs eagerly (leave compile=None)")
+    kw = {k: v for k, v in cfg.to_dict().items() if k not in unused and k != 'method'}
+    kw['mom'] = kw.pop('momentum')
+    return kw
 
 @config_kwargs(PretrainConfig)
 def pretrain(
@@ -248,35 +272,16 @@ def pretrain(
 )->Path: # out/backbone.pth
     "Pre-train SaDL (or a Table I baseline, `method`) on `data` and export the backbone as a torchvision ResNet-18 state dict."
     cfg = PretrainConfig.resolve(cfg, **kwargs).validate()
-    epochs, bs, init, seed, precision = cfg.epochs, cfg.bs, cfg.init, cfg.seed, cfg.precision
-    if cfg.method != 'sadl': return pretrain_baseline(cfg.method, data, out, epochs=epochs, bs=bs, size=cfg.size, lr=cfg.lr, init=init, seed=seed,
-                                                      device=device, progress=progress, resume=resume, frac=cfg.frac, color=cfg.color,
-                                                      num_workers=num_workers, precision=precision, width=cfg.width)
+    if cfg.method != 'sadl': return pretrain_baseline(cfg.method, data, out, **_baseline_options(cfg, compile), device=device, progress=progress,
+                                                      resume=resume, num_workers=num_workers, cache=cache, on_device=on_device)
     data, out = Path(data), Path(out)
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")   # before out is made
-    bb, ck = out/'backbone.pth', out/'checkpoint.pth'
-    cfgd = asdict(cfg)
-    if resume and ck.is_file() and finished_epochs(ck, cfg) >= epochs and bb.is_file(): return bb
-    out.mkdir(parents=True, exist_ok=True)
-    device, own_group = distrib_setup(device)             # torchrun / accelerate launch: join the group
-    try:
-        progress = progress and get_rank() == 0
-        set_seed(seed)
-        dls = _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device)
-        if len(dls.train) < get_world_size(): raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give fewer than {get_world_size()} batches of {bs}; lower bs")
-        learn = sadl_learner(dls, cfg, cbs=[HistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BackboneExport(bb)], compile=compile)
-        start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
-        if get_rank() == 0:
-            if start == 0: export_backbone(learn.model.encoder, out/'backbone_start.pth')  # the starting point, fine-tuned as its own baseline
-            cfg.save(out/'config.json', data=str(data), device=str(dls.device), bf16=use_bf16(precision, torch.device(dls.device)),
-                     world_size=get_world_size(), cache=cache, on_device=on_device, compile=learn.model.compiled)
-        cbs = [QuietSkipToEpoch(start)] if start else []
-        if progress: learn.fit(epochs, cbs=cbs)
-        else:
-            with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
-        if get_world_size() > 1: torch.distributed.barrier()      # backbone.pth is written before any rank returns
-    finally:
-        if own_group: torch.distributed.destroy_process_group()
+    bb = out/'backbone.pth'
+    fit_run(out, cfg, lambda device, progress: _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device),
+            lambda dls, cbs: sadl_learner(dls, cfg, cbs=[*cbs, BackboneExport(bb)], compile=compile),
+            device=device, progress=progress, resume=resume, done=bb,
+            facts=lambda learn: dict(data=str(data), device=str(learn.dls.device), bf16=use_bf16(cfg.precision, torch.device(learn.dls.device)),
+                                     world_size=get_world_size(), cache=cache, on_device=on_device, compile=learn.model.compiled))
     return bb
 
 # %% ../nbs/06_learner.ipynb #45f1a674

@@ -228,7 +228,7 @@ def pretrain_all(
     progress:bool=True,   # Show progress bars
 )->dict: # {method: path of the exported backbone}
     "Pre-train each method of `preset`, skipping finished runs."
-    from sadl.learner import pretrain
+    from sadl.learner import pretrain, for_method
     res = {}
     for m in preset.methods:
         if m in INITS: continue                         # initialisations: nothing to pre-train
@@ -246,7 +246,8 @@ def pretrain_all(
         if _done(folder, 'backbone.pth', key): res[m] = folder/'backbone.pth'; continue
         t0 = time.time()
         if progress: print(f"pre-training '{m}' ({', '.join(f'{k}={v}' for k, v in kw.items())})")
-        res[m] = Path(pretrain(data, folder, cfg, device=device, progress=progress, resume=True))
+        run_cfg = for_method(cfg)                                  # a baseline: the preset's SaDL-only options do not apply
+        res[m] = Path(pretrain(data, folder, run_cfg, device=device, progress=progress, resume=True))
         _write(folder/'elapsed_s.txt', f'{time.time()-t0:.1f}')
     return res
 

@@ -5,26 +5,28 @@
 # %% ../nbs/06b_supervised.ipynb #2c89775f
 from __future__ import annotations
 import json
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin
+from fastai.callback.tracker import TrackerCallback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.optimizer import SGD
-from fastai.torch_core import set_seed
 from .core import SadlDataError, atomic_path
+from .config import RunConfig, config_kwargs
 from .data import normalize, seg_dataloaders
 from .model import export_backbone
 from .metrics import cd_metrics
-from .train import Checkpoint, load_checkpoint, QuietSkipToEpoch, BF16Autocast, use_bf16, HistoryCSV
-from .contrastive import make_encoder, check_resume
+from .train import BF16Autocast, use_bf16, get_rank, fit_run
+from .contrastive import make_encoder
 
 # %% auto #0
-__all__ = ['SEG_HISTORY_COLS', 'SegNet', 'SegAugment', 'BestBackboneExport', 'SegHistoryCSV', 'SupervisedConfig',
-           'supervised_learner', 'pretrain_supervised']
+__all__ = ['SEG_HISTORY_COLS', 'SegNet', 'SegAugment', 'BestBackboneExport', 'SupervisedConfig', 'supervised_learner',
+           'pretrain_supervised']
 
 # %% ../nbs/06b_supervised.ipynb #74e4aa34
 class SegNet(nn.Module):
@@ -62,42 +64,28 @@ class SegAugment(Callback):
         self.learn.xb, self.learn.yb = (normalize(x),), (y.long(),)
 
 # %% ../nbs/06b_supervised.ipynb #30cab971
-class BestBackboneExport(Callback):
-    "After each validated epoch, export the backbone if the monitored metric improved; best epoch in `best.json`."
-    order = 58  # after Recorder (50) and Checkpoint (57)
+class BestBackboneExport(TrackerCallback):
+    "fastai's `TrackerCallback` exporting the backbone at each better validation `monitor`, the best epoch and score in `best.json`; skipped epochs only replay their scores."
+    order = 56.5  # after Recorder (50) and HistoryCSV (56), before Checkpoint (57)
     def __init__(self,
                  path:str|Path, # Output file (`backbone.pth`); the record goes beside it (`best.json`)
                  monitor:str='iou', # Validation metric to maximise
                 ):
-        self.path, self.monitor = Path(path), monitor
+        super().__init__(monitor=monitor, comp=np.greater)
+        self.path = Path(path)
         self.record = self.path.with_name('best.json')
-    def before_fit(self):
-        self.best = json.loads(self.record.read_text()) if self.record.is_file() else {'epoch': None, self.monitor: -float('inf')}
     def after_epoch(self):
-        if getattr(self.learn, 'skipped_epoch', False): return
-        met = next((m for m in self.learn.metrics if m.name == self.monitor), None)
-        if met is None: raise ValueError(f"BestBackboneExport: the learner has no metric {self.monitor!r}")
-        v = float(met.value)
-        if v > self.best[self.monitor]:
-            export_backbone(self.learn.model.encoder, self.path)
-            self.best = {'epoch': int(self.epoch), self.monitor: v}
-            self.record.write_text(json.dumps(self.best))
+        super().after_epoch()                                            # `best`, `new_best`
+        if not self.new_best or getattr(self.learn, 'skipped_epoch', False) or get_rank(): return
+        export_backbone(self.learn.model.encoder, self.path)
+        with atomic_path(self.record) as tmp: tmp.write_text(json.dumps({'epoch': int(self.epoch), self.monitor: float(self.best)}))
 
 # %% ../nbs/06b_supervised.ipynb #dfcc8df2
-SEG_HISTORY_COLS = ('epoch', 'train_loss', 'valid_loss', 'precision', 'recall', 'f1', 'iou', 'lr', 'seconds')
-
-class SegHistoryCSV(HistoryCSV):
-    "`sadl.train.HistoryCSV` with the columns of the supervised baseline (`SEG_HISTORY_COLS`); the learner's `history_csv`."
-    def __init__(self,
-                 path:str|Path, # The CSV file
-                ):
-        super().__init__(path, SEG_HISTORY_COLS)
-    @property
-    def name(self): return 'history_csv'
+SEG_HISTORY_COLS = ('epoch', 'train_loss', 'valid_loss', 'precision', 'recall', 'f1', 'iou', 'lr', 'seconds')   # history.csv (`sadl.train.HistoryCSV`)
 
 # %% ../nbs/06b_supervised.ipynb #863ff3d0
 @dataclass
-class SupervisedConfig:
+class SupervisedConfig(RunConfig):
     "Hyper-parameters of the in-domain supervised baseline (the CD recipe of Sec. IV-B)."
     epochs:int=200 # Epochs
     bs:int=64 # Batch size
@@ -113,10 +101,10 @@ class SupervisedConfig:
 
     def validate(self)->SupervisedConfig:
         "Raise `ValueError` naming the first bad value; return self."
+        super().validate()
         for k in ('epochs', 'bs', 'channels', 'width'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
         if not self.lr > 0: raise ValueError(f"lr={self.lr}: must be > 0")
-        if not 0 < self.frac <= 1: raise ValueError(f"frac={self.frac}: must be in (0, 1]")
         if self.init is not None and not Path(self.init).is_file():
             raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
@@ -138,43 +126,32 @@ def supervised_learner(
     return learn
 
 # %% ../nbs/06b_supervised.ipynb #1b544974
+@config_kwargs(SupervisedConfig)
 def pretrain_supervised(
     data:str|Path, # Seg dataset folder (A/, label/, list/train.txt and list/val.txt)
-    out:str|Path, # Output folder: backbone.pth, best.json, checkpoint.pth, history.csv, config.json
-    epochs:int=200, # Epochs
-    bs:int=64, # Batch size
-    lr:float=0.01, # Initial learning rate, decayed linearly to 0
-    init:str|Path|None=None, # ResNet-18 state-dict file to start from (the paper: ImageNet)
-    seed:int=0, # Seed of everything random
+    out:str|Path, # Output folder: backbone.pth, best.json, backbone_start.pth, checkpoint.pth, history.csv, config.json
+    cfg:SupervisedConfig|None=None, # The run's options (default: the fine-tuning recipe); keyword arguments override its fields
     device=None, # Device; default cuda if available, else cpu
     progress:bool=True, # Progress bar and per-epoch table
     resume:bool=True, # Continue from out/checkpoint.pth when present
-    frac:float=1.0, # Fraction of the training patches
     num_workers:int=0, # Data loader workers
     precision:str='auto', # 'auto', 'fast', 'bf16' or 'fp32' (see `sadl.learner.sadl_learner`)
-    **kwargs, # More `SupervisedConfig` fields (channels, width, mom, wd, flip)
+    cache:str='memory', # Decoded patches: 'memory', or 'memmap' (uint8 .npy under data/.sadl_cache, reused by later runs)
+    on_device:bool=False, # Keep the whole uint8 dataset on the GPU and index batches there
+    **kwargs, # Fields of `SupervisedConfig`: epochs, bs, lr, channels, width, init, seed, frac, mom, wd, flip
 )->Path: # out/backbone.pth (the best validation IoU's backbone)
     "Train the in-domain supervised baseline on `data`; export the best-validation backbone as a torchvision ResNet-18 state dict."
-    cfg = SupervisedConfig(epochs, bs, lr, init=None if init is None else str(init), seed=seed, frac=frac, **kwargs).validate()
+    cfg = SupervisedConfig.resolve(cfg, **kwargs).validate()
     data, out = Path(data), Path(out)
     if not (data/'A').is_dir(): raise FileNotFoundError(f"data={data}: no A/ folder; pass a seg dataset folder (A/, label/, list/)")
     if not (data/'list'/'val.txt').is_file():
         raise SadlDataError(f"{data/'list'/'val.txt'} is missing: the supervised baseline keeps the best epoch on the val split; "
                             "write one (sadl.tiling.write_splits, or sadl_tile / sadl_synth make it)")
-    bb, ck, cfgd = out/'backbone.pth', out/'checkpoint.pth', asdict(cfg)
-    if resume and ck.is_file() and check_resume(ck, cfgd) >= epochs and bb.is_file(): return bb
-    out.mkdir(parents=True, exist_ok=True)
-    set_seed(seed)
-    dls = seg_dataloaders(data, bs=bs, frac=frac, seed=seed, num_workers=num_workers, device=device, progress=progress)
-    if len(dls.train) == 0: raise SadlDataError(f"{data}: {len(dls.train_ds)} training patches give no batch of {bs}; lower bs")
-    learn = supervised_learner(dls, cfg, precision, cbs=[SegHistoryCSV(out/'history.csv'), Checkpoint(ck, cfgd), BestBackboneExport(bb)])
-    start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
-    if not start:
-        for f in (bb, out/'best.json'): f.unlink(missing_ok=True)        # a fresh run: no stale best
-        export_backbone(learn.model.encoder, out/'backbone_start.pth')     # the starting point, as `sadl.learner.pretrain`
-    with atomic_path(out/'config.json') as f: f.write_text(json.dumps(dict(cfgd, data=str(data), device=str(dls.device), precision=precision), indent=1))
-    cbs = [QuietSkipToEpoch(start)] if start else []
-    if progress: learn.fit(epochs, cbs=cbs)
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit(epochs, cbs=cbs)
+    bb = out/'backbone.pth'
+    fit_run(out, cfg,
+            lambda device, progress: seg_dataloaders(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, num_workers=num_workers, device=device,
+                                                     progress=progress, cache=cache, on_device=on_device),
+            lambda dls, cbs: supervised_learner(dls, cfg, precision, cbs=[*cbs, BestBackboneExport(bb)]),
+            device=device, progress=progress, resume=resume, done=bb, ignore=('epochs',), cols=SEG_HISTORY_COLS,
+            stale=(bb, out/'best.json'), facts=lambda learn: dict(data=str(data), device=str(learn.dls.device), precision=precision))
     return bb
