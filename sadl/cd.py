@@ -30,10 +30,10 @@ from .train import Checkpoint, QuietSkipToEpoch, load_checkpoint, finished_epoch
 from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
-__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'convergence', 'GraceEarlyStopping',
-           'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes', 'confusion_rgb',
-           'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision',
-           'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
+__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'trailing_mean', 'convergence',
+           'GraceEarlyStopping', 'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes',
+           'confusion_rgb', 'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms',
+           'average_precision', 'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
 
 # %% ../nbs/07_cd.ipynb #df21a740
 # defined in sadl.core and sadl.metrics, importable from here as before
@@ -169,6 +169,15 @@ def _quiet(progress:bool, learn:Learner|None=None):
         st.enter_context(contextlib.redirect_stdout(io.StringIO()))
     return st
 
+# %% ../nbs/07_cd.ipynb #9da90168
+def trailing_mean(
+    scores, # Scores so far, in order
+    k:int=1, # How many of the last scores to average (fewer at the start)
+)->float: # The mean of the last `k` scores
+    "The mean of the last `k` validation scores: what the early stop watches when `smooth` > 1."
+    s = np.asarray(scores, dtype=float)
+    return float(s[-k:].mean())
+
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
     scores, # Validation score of each epoch (higher is better), in order
@@ -176,6 +185,7 @@ def convergence(
     patience:int|None=None, # Epochs without improvement that end a run; None: a tenth of `epochs` (at least 1)
     steps_per_epoch:int=1, # Optimiser steps per epoch
     min_delta:float=0., # Smallest gain that counts as an improvement (fastai `EarlyStoppingCallback`'s rule)
+    smooth:int=1, # The rule watches the mean of the last `smooth` scores (`GraceEarlyStopping`); 1: each score
 )->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
     "Best epoch (earliest of ties), steps taken, and whether the last `patience` epochs brought no gain above `min_delta`."
     s = np.asarray(scores, dtype=float)
@@ -183,7 +193,8 @@ def convergence(
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
     ref, wait = -np.inf, 0                               # EarlyStoppingCallback: better means above the last best by min_delta
-    for v in s:
+    for i in range(len(s)):
+        v = trailing_mean(s[:i + 1], smooth)
         if v - min_delta > ref: ref, wait = v, 0
         else: wait += 1
     n = len(s)
@@ -192,15 +203,23 @@ def convergence(
 
 # %% ../nbs/07_cd.ipynb #0970625a
 class GraceEarlyStopping(EarlyStoppingCallback):
-    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs have run."
+    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs have run, optionally watching a trailing mean."
     def __init__(self,
                  min_epochs:int=0, # Grace period in epochs: no stop before it ends
+                 smooth:int=1, # Watch the mean of the last `smooth` scores (`trailing_mean`); 1: each score, as fastai
                  **kwargs, # `EarlyStoppingCallback`'s options: monitor, comp, min_delta, patience
                 ):
         super().__init__(**kwargs)
         self.min_epochs = min_epochs
+        self.smooth = smooth
+    def before_fit(self):
+        super().before_fit()
+        self.scores = []
     def after_epoch(self):
-        TrackerCallback.after_epoch(self)               # updates best and new_best
+        self.scores.append(self.recorder.values[-1][self.idx])
+        score = trailing_mean(self.scores, self.smooth)
+        self.new_best = bool(self.comp(score - self.min_delta, self.best))
+        if self.new_best: self.best = score
         self.wait = 0 if self.new_best else self.wait + 1
         if self.wait >= self.patience and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
@@ -270,7 +289,7 @@ def finetune(
     start = load_checkpoint(learn, ck) if resume and ck.is_file() else 0
     if start == 0 and get_rank() == 0: _discard(out)        # a fresh run: no stale checkpoint or best weights
     # the best epoch's weights go to out/.best (removed at the end; on several processes rank 0 saves and every rank loads)
-    stop = [GraceEarlyStopping(cfg.min_epochs, monitor=monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
+    stop = [GraceEarlyStopping(cfg.min_epochs, cfg.smooth, monitor=monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
     skip = [QuietSkipToEpoch(start)] if start else []
     with _quiet(progress, learn):
         learn.path, learn.model_dir = out, '.best'
@@ -284,7 +303,7 @@ def finetune(
     if get_world_size() > 1: torch.distributed.barrier()
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[monitor], epochs, cfg.patience, spe, cfg.min_delta)
+    conv = convergence(hist[monitor], epochs, cfg.patience, spe, cfg.min_delta, cfg.smooth)
     best = conv['best_epoch']
     facts = dict(data=str(data), device=str(dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
