@@ -169,7 +169,7 @@ def _quiet(progress:bool, learn:Learner|None=None):
         st.enter_context(contextlib.redirect_stdout(io.StringIO()))
     return st
 
-# %% ../nbs/07_cd.ipynb #9da90168
+# %% ../nbs/07_cd.ipynb #ca4af202
 def trailing_mean(
     scores, # Scores so far, in order
     k:int=1, # How many of the last scores to average (fewer at the start)
