@@ -30,10 +30,10 @@ from .train import Checkpoint, check_same_run, fit_run, quiet
 from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
-__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'convergence', 'GraceEarlyStopping',
-           'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes', 'confusion_rgb',
-           'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision',
-           'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
+__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'trailing_mean', 'convergence',
+           'GraceEarlyStopping', 'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes',
+           'confusion_rgb', 'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms',
+           'average_precision', 'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
 
 # %% ../nbs/07_cd.ipynb #df21a740
 # defined in sadl.core and sadl.metrics, importable from here as before
@@ -161,6 +161,15 @@ def _history(learn:Learner, # A fitted `Learner` (its recorder)
     if steps_per_epoch: df.insert(1, 'step', (df.epoch + 1) * steps_per_epoch)
     return df
 
+# %% ../nbs/07_cd.ipynb #ca4af202
+def trailing_mean(
+    scores, # Scores so far, in order
+    k:int=1, # How many of the last scores to average (fewer at the start)
+)->float: # The mean of the last `k` scores
+    "The mean of the last `k` validation scores: what the early stop watches when `smooth` > 1."
+    s = np.asarray(scores, dtype=float)
+    return float(s[-k:].mean())
+
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
     scores, # Validation score of each epoch (higher is better), in order
@@ -168,6 +177,7 @@ def convergence(
     patience:int|None=None, # Epochs without improvement that end a run; None: a tenth of `epochs` (at least 1)
     steps_per_epoch:int=1, # Optimiser steps per epoch
     min_delta:float=0., # Smallest gain that counts as an improvement (fastai `EarlyStoppingCallback`'s rule)
+    smooth:int=1, # The rule watches the mean of the last `smooth` scores (`GraceEarlyStopping`); 1: each score
 )->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
     "Best epoch (earliest of ties), steps taken, and whether the last `patience` epochs brought no gain above `min_delta`."
     s = np.asarray(scores, dtype=float)
@@ -175,7 +185,8 @@ def convergence(
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
     ref, wait = -np.inf, 0                               # EarlyStoppingCallback: better means above the last best by min_delta
-    for v in s:
+    for i in range(len(s)):
+        v = trailing_mean(s[:i + 1], smooth)
         if v - min_delta > ref: ref, wait = v, 0
         else: wait += 1
     n = len(s)
@@ -184,15 +195,23 @@ def convergence(
 
 # %% ../nbs/07_cd.ipynb #0970625a
 class GraceEarlyStopping(EarlyStoppingCallback):
-    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs have run."
+    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs have run, optionally watching a trailing mean."
     def __init__(self,
                  min_epochs:int=0, # Grace period in epochs: no stop before it ends
+                 smooth:int=1, # Watch the mean of the last `smooth` scores (`trailing_mean`); 1: each score, as fastai
                  **kwargs, # `EarlyStoppingCallback`'s options: monitor, comp, min_delta, patience
                 ):
         super().__init__(**kwargs)
         self.min_epochs = min_epochs
+        self.smooth = smooth
+    def before_fit(self):
+        super().before_fit()
+        self.scores = []
     def after_epoch(self):
-        TrackerCallback.after_epoch(self)               # updates best and new_best
+        self.scores.append(self.recorder.values[-1][self.idx])
+        score = trailing_mean(self.scores, self.smooth)
+        self.new_best = bool(self.comp(score - self.min_delta, self.best))
+        if self.new_best: self.best = score
         self.wait = 0 if self.new_best else self.wait + 1
         if self.wait >= self.patience and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
@@ -249,7 +268,7 @@ def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progr
         res = learn.validate(dl=test_dl)                 # [loss, precision, recall, f1, iou, ap]
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if used.threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[used.monitor], used.epochs, used.patience, spe, used.min_delta)
+    conv = convergence(hist[used.monitor], used.epochs, used.patience, spe, used.min_delta, used.smooth)
     best = conv['best_epoch']
     facts = dict(data=str(data), device=str(learn.dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
@@ -288,7 +307,7 @@ def finetune(
     held = {}
     sched = SchedLin(cfg.lr, 0.) if cfg.sched == 'linear' else SchedNo(cfg.lr, cfg.lr)
     keep = SaveBestModel(monitor=cfg.monitor, comp=np.greater, fname='best')
-    stop = [GraceEarlyStopping(cfg.min_epochs, monitor=cfg.monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
+    stop = [GraceEarlyStopping(cfg.min_epochs, cfg.smooth, monitor=cfg.monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
     # the shell: refuse another configuration's checkpoint, join the process group (torchrun: one process per GPU, DDP, bs per GPU,
     # rank 0 writes), data, learner, resume or a fresh start, the fit; then the test and the files
     return fit_run(out, used, lambda device, progress: _cd_dls(data, cfg, device, progress, held),

@@ -312,6 +312,7 @@ def sadl_finetune(
     patience:int=_F.patience, # Stop after this many epochs without a better validation score (converged); default: all epochs
     min_delta:float=_F.min_delta, # Smallest gain of the validation score that counts as better for --patience (e.g. 0.01)
     min_epochs:int=_F.min_epochs, # No early stop before this many epochs (a grace period)
+    smooth:int=_F.smooth, # --patience watches the mean of the last SMOOTH validation scores (1: each score)
     sched:Param("Learning rate: linear (decayed to 0 over --epochs, the paper) or constant (for --patience)", str, choices=('linear', 'constant'))=_F.sched,
     joint:store_true=False, # Both dates through the encoder as one batch (shared BatchNorm statistics; faster on a CPU)
     bs:int=_F.bs, # Batch size
@@ -338,6 +339,7 @@ def sadl_finetune(
         need(lr > 0, 'lr', lr, 'must be > 0'); need(channels >= 1, 'channels', channels, 'must be >= 1')
         need(patience is None or 1 <= patience < epochs, 'patience', patience, 'need 1 <= patience < --epochs')
         need(0 <= min_epochs <= epochs, 'min_epochs', min_epochs, 'need 0 <= min_epochs <= --epochs')
+        need(smooth >= 1, 'smooth', smooth, 'need at least 1 validation score to average')
         need(0 <= min_delta < 1, 'min_delta', min_delta, 'need 0 <= min_delta < 1 (a gain of the validation score)')
         need(width is None or width >= 1, 'width', width, 'must be >= 1'); need(epoch_size is None or epoch_size >= bs, 'epoch_size', epoch_size, 'must be >= --bs')
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile)")
@@ -350,7 +352,7 @@ def sadl_finetune(
         if ck.is_file() and not (resume or restart or force):
             raise FileExistsError(f"{ck} exists: pass --resume to continue that run, --restart to discard it and start over, or choose another --out")
         check_device(device)
-        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, min_delta=min_delta, min_epochs=min_epochs, sched=sched, joint=joint,
+        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, min_delta=min_delta, min_epochs=min_epochs, smooth=smooth, sched=sched, joint=joint,
                                   bs=bs, lr=lr, seed=seed, channels=channels, width=width,
                                   epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
         import json

@@ -169,6 +169,7 @@ class FinetuneConfig(RunConfig):
     patience:int|None=None # Stop after this many epochs without a better `monitor` (converged); None: all `epochs` (the paper)
     min_delta:float=0. # Smallest gain of `monitor` that counts as better for `patience` (e.g. 0.005: half an AP point)
     min_epochs:int=0 # No early stop before this many epochs: a grace period (random init sits on a plateau first)
+    smooth:int=1 # Validations the early stop averages: `patience` watches the mean of the last `smooth` scores (a noisy curve that still rises on trend keeps running); 1: each epoch's own score (fastai's rule)
     joint:bool=False # Both dates through the encoder as one batch: BatchNorm statistics shared by the dates, ~18% less time per step on a CPU; False: a pass per date (the authors)
     sched:str='linear' # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
     threshold:str='argmax' # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
@@ -194,6 +195,7 @@ class FinetuneConfig(RunConfig):
         if self.cache not in ('memory', 'memmap'): raise ValueError(f"cache={self.cache!r}: use 'memory' or 'memmap'")
         if self.sched not in ('linear', 'constant'): raise ValueError(f"sched={self.sched!r}: use 'linear' or 'constant'")
         if not 0 <= self.min_epochs <= self.epochs: raise ValueError(f"min_epochs={self.min_epochs}: need 0 <= min_epochs <= epochs={self.epochs}")
+        if self.smooth < 1: raise ValueError(f"smooth={self.smooth}: need at least 1 validation to average")
         if not 0 <= self.min_delta < 1: raise ValueError(f"min_delta={self.min_delta}: need 0 <= min_delta < 1 (a gain of the validation score)")
         if self.patience is not None and not 1 <= self.patience < self.epochs:
             raise ValueError(f"patience={self.patience}: need 1 <= patience < epochs={self.epochs} (or None: no early stop)")

@@ -31,20 +31,34 @@ def _blend_weights(window:int, overlap:int)->np.ndarray: # (window,window) float
     w = np.minimum(1., (np.minimum(i, window - 1 - i) + 1) / (overlap + 1)) if overlap > 0 else np.ones(window)
     return np.outer(w, w).astype(np.float32)
 
-# %% ../nbs/07b_predict.ipynb #c202336b
+# %% ../nbs/07b_predict.ipynb #e89ab40d
+def _check_windows(
+    window:int, # Window side in pixels
+    overlap:int, # Overlap of neighbouring windows in pixels
+    bs:int, # Windows per forward pass
+):
+    "Refuse a window that is not a positive multiple of 32, an overlap outside [0, window), a batch under 1."
+    if window < 32 or window % 32: raise ValueError(f"window={window}: use a positive multiple of 32 (e.g. 256)")
+    if not 0 <= overlap < window: raise ValueError(f"overlap={overlap}: need 0 <= overlap < window={window}")
+    if bs < 1: raise ValueError(f"bs={bs}: need at least 1")
+
+# %% ../nbs/07b_predict.ipynb #72f1c16e
 def _check_pair(a, b, names=('a', 'b')):
     "Both dates as uint8 (H,W,3) arrays of the same size."
     out = []
     for x, n in zip((a, b), names):
         x = to_hwc(x)
         if x.dtype != np.uint8 or x.ndim != 3 or x.shape[2] != 3:
-            raise SadlDataError(f"{n}: expected a uint8 (H,W,3) RGB image, got {x.dtype} {x.shape} (read it with `sadl.tiling.read_image`)")
+            raise SadlDataError(f"{n}: expected a uint8 (H,W,3) RGB image, got {x.dtype} {x.shape} "
+                                "(read it with `sadl.tiling.read_image`)")
         out.append(x)
     if out[0].shape != out[1].shape:
         raise SadlDataError(f"the two dates differ in size: {names[0]} is {out[0].shape[1]}x{out[0].shape[0]}, "
-                            f"{names[1]} is {out[1].shape[1]}x{out[1].shape[0]} (W x H); co-register and crop them to the same size")
+                            f"{names[1]} is {out[1].shape[1]}x{out[1].shape[0]} (W x H); "
+                            "co-register and crop them to the same size")
     return out
 
+# %% ../nbs/07b_predict.ipynb #6de63d64
 def predict_scene(
     model:nn.Module, # A `CDNet` (or any module (B,3,h,w) x2 -> (B,2,h,w) logits)
     a:np.ndarray, # uint8 (H,W,3) RGB image at time 1 (a (3,H,W) tensor also works)
@@ -57,9 +71,7 @@ def predict_scene(
 )->np.ndarray: # float32 (H,W) change probability
     "Change probability of a whole scene of any size by blended sliding windows."
     a, b = _check_pair(a, b)
-    if window < 32 or window % 32: raise ValueError(f"window={window}: use a positive multiple of 32 (e.g. 256)")
-    if not 0 <= overlap < window: raise ValueError(f"overlap={overlap}: need 0 <= overlap < window={window}")
-    if bs < 1: raise ValueError(f"bs={bs}: need at least 1")
+    _check_windows(window, overlap, bs)
     H, W = a.shape[:2]
     pad = ((0, max(0, window - H)), (0, max(0, window - W)), (0, 0))
     if any(p[1] for p in pad): a, b = np.pad(a, pad, mode='symmetric'), np.pad(b, pad, mode='symmetric')
@@ -135,7 +147,7 @@ def reading_of(
     r = json.loads(rec.read_text())
     return dict(bands=r.get('bands'), stretch=r.get('stretch') or 'auto', source=str(rec))
 
-# %% ../nbs/07b_predict.ipynb #b95adee0
+# %% ../nbs/07b_predict.ipynb #09abd358
 def _read_strip(ds, bands, sp, y, window, Wp):
     "uint8 (window,Wp,3) rows [y, y+window) of the scene, reflected where it is smaller than the window."
     h = min(window, ds.height - y)
@@ -143,14 +155,112 @@ def _read_strip(ds, bands, sp, y, window, Wp):
     pad = ((0, window - h), (0, Wp - ds.width), (0, 0))
     return np.pad(x, pad, mode='symmetric') if any(p[1] for p in pad) else x
 
+# %% ../nbs/07b_predict.ipynb #b3c9e98e
 def _profile(ds, driver, dtype):
+    "rasterio profile of a one-band output on the grid of `ds` (its georeference, when it has one)."
     p = dict(driver=driver, width=ds.width, height=ds.height, count=1, dtype=dtype)
     if driver == 'GTiff': p.update(tiled=True, blockxsize=256, blockysize=256, compress='deflate')
-    if ds.crs is not None or not ds.transform.is_identity: p.update(crs=ds.crs, transform=ds.transform)  # none: no warning, no fake geotransform
+    if ds.crs is not None or not ds.transform.is_identity:
+        p.update(crs=ds.crs, transform=ds.transform)                       # none: no warning, no fake geotransform
     return p
 
-GDAL_CACHE_MB = 64  # GDAL's block cache (default 5% of RAM) would otherwise keep every block read and written: memory growing with the scene
+# %% ../nbs/07b_predict.ipynb #c53c9826
+def _output_files(
+    out:Path, # Output folder
+    name:str, # Name of the outputs
+    georef:bool, # The input is georeferenced: a GeoTIFF mask (else PNG)
+    prob:bool, # Also the probability GeoTIFF
+    polygons:bool, # Also the GeoJSON polygons
+    force:bool, # Overwrite outputs of the same name
+)->dict: # {role: path}: change, summary[, prob][, polygons]
+    "The files a prediction writes; ones that exist are refused unless `force`."
+    ext = '.tif' if georef else '.png'
+    files = {'change': out/f'{name}_change{ext}', 'summary': out/f'{name}_summary.json'}
+    if prob: files['prob'] = out/f'{name}_prob.tif'
+    if polygons: files['polygons'] = out/f'{name}_changes.geojson'
+    old = [str(f) for f in files.values() if f.exists()]
+    if old and not force:
+        raise FileExistsError(f"{old[0]} exists: choose another --out or --name, or pass --force to overwrite")
+    return files
 
+# %% ../nbs/07b_predict.ipynb #0a379cef
+def _add_strip(
+    net:nn.Module, # The model, in eval mode
+    dev, # Its device
+    sa:np.ndarray, # uint8 (window,Wp,3) strip of date 1
+    sb:np.ndarray, # uint8 (window,Wp,3) strip of date 2
+    xs:list, # Starts of the windows along the strip
+    bs:int, # Windows per forward pass
+    wgt:torch.Tensor, # (window,window) blending weights
+    acc:np.ndarray, # float32 (window,Wp) weighted probabilities, added to
+    wsum:np.ndarray, # float32 (window,Wp) summed weights, added to
+):
+    "Add the weighted change probabilities of the windows of one strip, and their weights, to the strip buffers."
+    window = wgt.shape[0]
+    for i in range(0, len(xs), bs):
+        cx = xs[i:i + bs]
+        xa, xb = (torch.from_numpy(np.stack([s[:, c:c + window] for c in cx])).to(dev).permute(0, 3, 1, 2)
+                  for s in (sa, sb))
+        p = net(normalize(xa), normalize(xb)).float().softmax(1)[:, 1].cpu()   # (n,window,window)
+        for c, pi in zip(cx, p):
+            acc[:, c:c + window] += (pi * wgt).numpy()
+            wsum[:, c:c + window] += wgt.numpy()
+
+# %% ../nbs/07b_predict.ipynb #5218b019
+def _predict_strips(
+    net:nn.Module, # The model, in eval mode
+    dev, # Its device
+    da, # Open dataset of date 1
+    db, # Open dataset of date 2, same grid
+    bands:list, # 1-based bands used as RGB
+    sps:list, # `stretch_params` of the two dates
+    window:int, # Window side in pixels
+    overlap:int, # Overlap of neighbouring windows in pixels
+    bs:int, # Windows per forward pass
+    threshold:float, # Change probability above which a pixel is changed
+    dm, # Dataset the uint8 0/255 mask is written to
+    dp, # Dataset the float32 probability is written to, or None
+    progress:bool, # Progress bar over the strips
+)->int: # Pixels changed
+    "Predict the scene one strip of `window` rows at a time, writing the rows that are final after each strip."
+    H, W = da.height, da.width
+    Hp, Wp = max(H, window), max(W, window)
+    ys, xs = _starts(Hp, window, window - overlap), _starts(Wp, window, window - overlap)
+    wgt = torch.from_numpy(_blend_weights(window, overlap))                  # (window,window)
+    acc, wsum = np.zeros((window, Wp), np.float32), np.zeros((window, Wp), np.float32)
+    changed = 0
+    for k, y in enumerate(tqdm(ys, desc='strips', unit='strip', disable=not progress, leave=False)):
+        sa, sb = (_read_strip(d, bands, sp, y, window, Wp) for d, sp in zip((da, db), sps))  # uint8 (window,Wp,3)
+        _add_strip(net, dev, sa, sb, xs, bs, wgt, acc, wsum)
+        nxt = ys[k + 1] if k + 1 < len(ys) else Hp                # rows [y, nxt) are final
+        n = min(nxt, H) - y
+        if n > 0:
+            pr = acc[:n, :W] / wsum[:n, :W]
+            m = pr > threshold
+            changed += int(m.sum())
+            dm.write((m.astype(np.uint8) * 255)[None], window=Window(0, y, W, n))
+            if dp is not None: dp.write(pr[None].astype(np.float32), window=Window(0, y, W, n))
+        sh = nxt - y                                                   # shift the buffer to the next strip
+        acc[:window - sh], wsum[:window - sh] = acc[sh:].copy(), wsum[sh:].copy()
+        acc[window - sh:] = 0
+        wsum[window - sh:] = 0
+    return changed
+
+# %% ../nbs/07b_predict.ipynb #468cdb8e
+def _tif_to_png(
+    tif:Path, # uint8 GeoTIFF written by strips; removed
+    png:Path, # PNG to write
+):
+    "Copy a mask written as GeoTIFF into a PNG (GDAL's PNG driver writes by copy only)."
+    with rasterio.Env(GDAL_PAM_ENABLED='NO'), atomic_path(png) as tpng:
+        rasterio.shutil.copy(tif, tpng, driver='PNG')
+    tif.unlink()
+
+# %% ../nbs/07b_predict.ipynb #5da2d209
+# GDAL's block cache in MB; its default (5% of RAM) would keep every block read and written, growing with the scene
+GDAL_CACHE_MB = 64
+
+# %% ../nbs/07b_predict.ipynb #aaa48843
 def predict_raster(
     model, # A `CDNet` (or module (B,3,h,w) x2 -> (B,2,h,w) logits), or the path of a model.pth from sadl_finetune
     a, # Image file at time 1 (GeoTIFF, PNG, ...)
@@ -160,7 +270,7 @@ def predict_raster(
     window:int=256, # Window side in pixels, a multiple of 32
     overlap:int=64, # Overlap of neighbouring windows in pixels
     bs:int=4, # Windows per forward pass
-    threshold:float|None=None, # Change probability above which a pixel is changed; None: the model's (`finetune`'s choice, else 0.5)
+    threshold:float|None=None, # Change probability above which a pixel is changed; None: the model's (else 0.5)
     bands=None, # 1-based bands used as RGB ('1,2,3'); default: the first three
     stretch:str='auto', # 'auto', 'percentile' or 'none' (see `sadl.tiling.read_raster`); `reading_of` gives a model's
     prob:bool=False, # Also write the float32 change probability <name>_prob.tif
@@ -169,67 +279,41 @@ def predict_raster(
     device=None, # Device; None: the model's (a model file: fastai's default)
     progress:bool=True, # Progress bar over the strips
 )->dict: # Summary (also written to <name>_summary.json): files, bands, stretch, changed_fraction, ...
-    "Change map of a pair of rasters of any size, read and written by strips; GeoTIFF with the input's georeference (PNG without one)."
-    if window < 32 or window % 32: raise ValueError(f"window={window}: use a positive multiple of 32 (e.g. 256)")
-    if not 0 <= overlap < window: raise ValueError(f"overlap={overlap}: need 0 <= overlap < window={window}")
-    if bs < 1: raise ValueError(f"bs={bs}: need at least 1")
-    if threshold is not None and not 0 < threshold < 1: raise ValueError(f"threshold={threshold}: need 0 < threshold < 1")
+    "Change map of a pair of rasters of any size, read and written by strips; GeoTIFF with the input's georeference."
+    _check_windows(window, overlap, bs)
+    if threshold is not None and not 0 < threshold < 1:
+        raise ValueError(f"threshold={threshold}: need 0 < threshold < 1")
     net = load_cd_model(model, device) if isinstance(model, (str, Path)) else model
     if threshold is None: threshold = getattr(net, 'threshold', 0.5)
     if device is not None: net.to(device)
     dev = next(net.parameters()).device
     da, db, info = open_pair(a, b, bands)
     out, name = Path(out), name or Path(a).stem
-    ext = '.tif' if info['georef'] else '.png'
-    files = {'change': out/f'{name}_change{ext}', 'summary': out/f'{name}_summary.json'}
-    if prob: files['prob'] = out/f'{name}_prob.tif'
-    if polygons: files['polygons'] = out/f'{name}_changes.geojson'
-    old = [str(f) for f in files.values() if f.exists()]
-    if old and not force: raise FileExistsError(f"{old[0]} exists: choose another --out or --name, or pass --force to overwrite")
-    (out/f'.{name}_change.tmp.tif').unlink(missing_ok=True)                 # left by a killed run (the PNG's intermediate)
+    files = _output_files(out, name, info['georef'], prob, polygons, force)
+    (out/f'.{name}_change.tmp.tif').unlink(missing_ok=True)          # left by a killed run (the PNG's intermediate)
     with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB): sps = [_stretch(d, info['bands'], stretch) for d in (da, db)]
-    H, W = da.height, da.width
-    Hp, Wp = max(H, window), max(W, window)
-    ys, xs = _starts(Hp, window, window - overlap), _starts(Wp, window, window - overlap)
-    wgt = torch.from_numpy(_blend_weights(window, overlap))                  # (window,window)
     out.mkdir(parents=True, exist_ok=True)
-    changed = 0
-    was_training = net.training; net.eval()
-    tif = files['change'] if ext == '.tif' else out/f'.{name}_change.tmp.tif'
-    with rasterio.Env(GDAL_PAM_ENABLED='NO', GDAL_CACHEMAX=GDAL_CACHE_MB), atomic_path(tif) as tmask, (atomic_path(files['prob']) if prob else contextlib.nullcontext()) as tprob:
+    was_training = net.training
+    net.eval()
+    tif = files['change'] if info['georef'] else out/f'.{name}_change.tmp.tif'
+    prob_file = atomic_path(files['prob']) if prob else contextlib.nullcontext()
+    gdal = rasterio.Env(GDAL_PAM_ENABLED='NO', GDAL_CACHEMAX=GDAL_CACHE_MB)
+    with gdal, atomic_path(tif) as tmask, prob_file as tprob:
         dm = rasterio.open(tmask, 'w', **_profile(da, 'GTiff', 'uint8'))
         dp = rasterio.open(tprob, 'w', **_profile(da, 'GTiff', 'float32')) if prob else None
-        acc, wsum, base = np.zeros((window, Wp), np.float32), np.zeros((window, Wp), np.float32), 0
         try:
             with torch.inference_mode():
-                for k, y in enumerate(tqdm(ys, desc='strips', unit='strip', disable=not progress, leave=False)):
-                    sa, sb = (_read_strip(d, info['bands'], sp, y, window, Wp) for d, sp in zip((da, db), sps))  # uint8 (window,Wp,3)
-                    for i in range(0, len(xs), bs):
-                        cx = xs[i:i + bs]
-                        xa, xb = (torch.from_numpy(np.stack([s[:, c:c + window] for c in cx])).to(dev).permute(0, 3, 1, 2) for s in (sa, sb))
-                        p = net(normalize(xa), normalize(xb)).float().softmax(1)[:, 1].cpu()   # (n,window,window)
-                        for c, pi in zip(cx, p):
-                            acc[:, c:c + window] += (pi * wgt).numpy(); wsum[:, c:c + window] += wgt.numpy()
-                    nxt = ys[k + 1] if k + 1 < len(ys) else Hp                # rows [y, nxt) are final
-                    n = min(nxt, H) - y
-                    if n > 0:
-                        pr = acc[:n, :W] / wsum[:n, :W]
-                        m = pr > threshold; changed += int(m.sum())
-                        dm.write((m.astype(np.uint8) * 255)[None], window=Window(0, y, W, n))
-                        if dp is not None: dp.write(pr[None].astype(np.float32), window=Window(0, y, W, n))
-                    sh = nxt - y                                                   # shift the buffer to the next strip
-                    acc[:window - sh], wsum[:window - sh] = acc[sh:].copy(), wsum[sh:].copy()
-                    acc[window - sh:] = 0; wsum[window - sh:] = 0
+                changed = _predict_strips(net, dev, da, db, info['bands'], sps, window, overlap, bs, threshold, dm, dp,
+                                          progress)
         finally:
-            net.train(was_training); dm.close()
-            if dp is not None: dp.close()
-            da.close(); db.close()
-    if ext == '.png':                                                              # GDAL's PNG driver writes by copy only
-        with rasterio.Env(GDAL_PAM_ENABLED='NO'), atomic_path(files['change']) as tpng: rasterio.shutil.copy(tif, tpng, driver='PNG')
-        tif.unlink()
-    res = dict(a=str(a), b=str(b), name=name, width=W, height=H, crs=info['crs'], bands=info['bands'], band_count=info['count'],
-               dtype=info['dtype'], stretch=[s['method'] for s in sps], changed_fraction=changed / (H * W), threshold=threshold,
-               window=window, overlap=overlap)
+            net.train(was_training)
+            for d in (dm, dp, da, db):
+                if d is not None: d.close()
+    if not info['georef']: _tif_to_png(tif, files['change'])
+    H, W = info['height'], info['width']
+    res = dict(a=str(a), b=str(b), name=name, width=W, height=H, crs=info['crs'], bands=info['bands'],
+               band_count=info['count'], dtype=info['dtype'], stretch=[s['method'] for s in sps],
+               changed_fraction=changed / (H * W), threshold=threshold, window=window, overlap=overlap)
     if polygons: res['n_polygons'] = change_polygons(files['change'], files['polygons'])
     res['files'] = {k: str(v) for k, v in files.items()}
     with atomic_path(files['summary']) as ts: ts.write_text(json.dumps(res, indent=1))

@@ -39,7 +39,7 @@ class Preset:
     start_row:bool = True          # Fine-tune the pre-training's own starting weights as a Table I row ('start')
 
 _CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.2, width=16, channels=64, proj_dim=256, precision='fp32')
-_CPU_FINETUNE = dict(epochs=25, patience=5, min_delta=0.01, min_epochs=12, sched='constant', joint=True, bs=8, lr=0.01, width=16, epoch_size=256,
+_CPU_FINETUNE = dict(epochs=80, patience=5, min_delta=0.02, min_epochs=12, smooth=5, sched='constant', joint=True, bs=8, lr=0.01, width=16, epoch_size=256,
                      monitor='ap', threshold='val', precision='fp32', cache='memmap')
 
 PRESETS = {

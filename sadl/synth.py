@@ -110,7 +110,7 @@ def _noise(rng, S):
     o = rng.integers(0, n - S + 1, 2)
     return _bank(n)[o[0]:o[0] + S, o[1]:o[1] + S]
 
-# %% ../nbs/01a_synth.ipynb #9be4634f
+# %% ../nbs/01a_synth.ipynb #58d99025
 def _road(size, p, t, w):
     "A straight road through p at angle t (radians), w pixels wide, long enough to cross the tile."
     d = np.array([np.cos(t), np.sin(t)]) * size * 2
@@ -121,6 +121,7 @@ def _draw_road(m, r, extra=0, val=1):
     cv2.line(m, tuple(np.round(r['p0'] * 16).astype(int)), tuple(np.round(r['p1'] * 16).astype(int)), val,
              int(round(r['width'] + extra)), cv2.LINE_8, _SHIFT)
 
+# %% ../nbs/01a_synth.ipynb #58d9aba5
 def _blob(rng, size, c, rx, ry, t):
     "uint8 (size,size) {0,1}: an ellipse with a noisy, smoothed outline (a pond)."
     m = np.zeros((size, size), np.uint8)
@@ -128,6 +129,7 @@ def _blob(rng, size, c, rx, ry, t):
     f = cv2.GaussianBlur(m.astype(np.float32), (0, 0), max(rx, ry) / 4) + (_smooth_noise(rng, size, 6) - 0.5) * 0.6
     return (f > 0.5).astype(np.uint8)
 
+# %% ../nbs/01a_synth.ipynb #b9647ab0
 def _place(rng, size, occ, n, big, angles, tries):
     "Rejection-sample up to n buildings that overlap nothing in occ (uint8 (H,W)); occ is updated in place."
     out = []
@@ -146,6 +148,7 @@ def _place(rng, size, occ, n, big, angles, tries):
         occ |= m
     return out
 
+# %% ../nbs/01a_synth.ipynb #83473eb0
 def _trees(rng, size, occ, n, clusters):
     "Tree crowns (x, y, r) grouped in clusters, avoiding occupied ground."
     xs = []
@@ -158,71 +161,112 @@ def _trees(rng, size, occ, n, clusters):
         xs.append((c[0], c[1], r))
     return np.array(xs, np.float32).reshape(-1, 3)
 
-def _layout(rng, size, density):
-    "Ground fields, roads, water, buildings and trees of one scene (a dict)."
-    kind = rng.choice(['residential', 'commercial', 'rural', 'mixed'], p=[0.45, 0.15, 0.2, 0.2])
-    occ = np.zeros((size, size), np.uint8)
+# %% ../nbs/01a_synth.ipynb #86db43ce
+_KINDS = ['residential', 'commercial', 'rural', 'mixed']   # scene types
+
+def _roads(rng, size, kind):
+    "The roads of a scene of type `kind`: up to two straight roads at right angles."
     t0 = rng.uniform(0, np.pi)
+    nroad = {'residential': rng.integers(1, 3), 'commercial': rng.integers(1, 3), 'rural': rng.integers(0, 2),
+             'mixed': rng.integers(0, 3)}[kind]                 # all four are drawn, whatever the kind
     roads = []
-    nroad = {'residential': rng.integers(1, 3), 'commercial': rng.integers(1, 3), 'rural': rng.integers(0, 2), 'mixed': rng.integers(0, 3)}[kind]
     for k in range(nroad):
-        roads.append(_road(size, rng.uniform(0.15, 0.85, 2) * size, t0 + k * np.pi / 2 + rng.normal(0, 0.03),
-                           rng.uniform(9, 16) if kind != 'rural' else rng.uniform(5, 9)))
-    for r in roads: _draw_road(occ, r, extra=6)
+        p = rng.uniform(0.15, 0.85, 2) * size
+        t = t0 + k * np.pi / 2 + rng.normal(0, 0.03)
+        roads.append(_road(size, p, t, rng.uniform(9, 16) if kind != 'rural' else rng.uniform(5, 9)))
+    return roads
+
+# %% ../nbs/01a_synth.ipynb #2ada5941
+def _water(rng, size):
+    "uint8 (size,size) {0,1}: a pond or a river in about 12% of the scenes, else nothing."
     water = np.zeros((size, size), np.uint8)
-    if rng.random() < 0.12:
-        if rng.random() < 0.5:
-            water = _blob(rng, size, rng.uniform(0, size, 2), rng.uniform(15, 50), rng.uniform(10, 35), rng.uniform(0, np.pi))
-        else:
-            p = rng.uniform(0, size, 2); t = rng.uniform(0, np.pi); w = rng.uniform(15, 35)
-            pts = [p + (s * np.array([np.cos(t), np.sin(t)]) + rng.normal(0, 8, 2)) for s in np.linspace(-size * 1.5, size * 1.5, 12)]
-            cv2.polylines(water, [np.round(np.array(pts)).astype(np.int32)], False, 1, int(w))
-            water = (cv2.GaussianBlur(water.astype(np.float32), (0, 0), 4) > 0.5).astype(np.uint8)
-        occ |= water
-    angles = [r['angle'] for r in roads] or [rng.uniform(0, np.pi)]
+    if rng.random() >= 0.12: return water
+    if rng.random() < 0.5:
+        c, rx, ry = rng.uniform(0, size, 2), rng.uniform(15, 50), rng.uniform(10, 35)
+        return _blob(rng, size, c, rx, ry, rng.uniform(0, np.pi))
+    p = rng.uniform(0, size, 2)
+    t = rng.uniform(0, np.pi)
+    w = rng.uniform(15, 35)
+    pts = [p + (s * np.array([np.cos(t), np.sin(t)]) + rng.normal(0, 8, 2))
+           for s in np.linspace(-size * 1.5, size * 1.5, 12)]
+    cv2.polylines(water, [np.round(np.array(pts)).astype(np.int32)], False, 1, int(w))
+    return (cv2.GaussianBlur(water.astype(np.float32), (0, 0), 4) > 0.5).astype(np.uint8)
+
+# %% ../nbs/01a_synth.ipynb #54ef6fdd
+def _buildings(rng, size, occ, kind, angles, density):
+    "The buildings of a scene of type `kind`, aligned with `angles`, on free ground (occ is updated); at least one."
     nsmall = {'residential': 14, 'commercial': 3, 'rural': 3, 'mixed': 7}[kind]
     nbig = {'residential': 0, 'commercial': 3, 'rural': 0, 'mixed': 1}[kind]
     blds = _place(rng, size, occ, rng.poisson(nbig * density), True, angles, 40)
     blds += _place(rng, size, occ, rng.poisson(nsmall * density), False, angles, 150)
     if not blds and density > 0: blds = _place(rng, size, occ, 1, False, angles, 100)   # every tile has a building
-    ntree = {'residential': 25, 'commercial': 8, 'rural': 60, 'mixed': 30}[kind]
-    trees = _trees(rng, size, occ, rng.poisson(ntree), rng.integers(1, 5))
+    return blds
+
+# %% ../nbs/01a_synth.ipynb #4ba47fd4
+_SOILS = [(165, 145, 115), (140, 120, 95), (175, 160, 135)]   # bare soil colours
+
+def _ground(rng, size, kind):
+    "Ground of a scene: a low-frequency grass/soil mix on a coarse grid, the soil threshold and colour, a grass tint."
     soil_frac = {'residential': 0.3, 'commercial': 0.5, 'rural': 0.45, 'mixed': 0.4}[kind] + rng.uniform(-0.2, 0.2)
-    ground = dict(mix=_smooth_noise(rng, max(size // 4, 8), 5), soil_thr=1 - soil_frac, grass=rng.uniform(-0.1, 0.1),
-                  soil=np.array([(165, 145, 115), (140, 120, 95), (175, 160, 135)][rng.integers(3)], np.float32) * rng.uniform(0.9, 1.1))
+    mix = _smooth_noise(rng, max(size // 4, 8), 5)
+    grass = rng.uniform(-0.1, 0.1)
+    soil = np.array(_SOILS[rng.integers(3)], np.float32) * rng.uniform(0.9, 1.1)
+    return dict(mix=mix, soil_thr=1 - soil_frac, grass=grass, soil=soil)
+
+# %% ../nbs/01a_synth.ipynb #8e005fef
+def _materials(water, roads):
+    "uint8 (H,W) material map of the ground: 2 water, 3 sidewalk, 4 asphalt, 0 elsewhere."
     mat = water * np.uint8(2)
     for r in roads: _draw_road(mat, r, extra=4, val=3)
     for r in roads: _draw_road(mat, r, val=4)
+    return mat
+
+# %% ../nbs/01a_synth.ipynb #ec854c48
+def _layout(rng, size, density):
+    "Ground fields, roads, water, buildings and trees of one scene (a dict)."
+    kind = rng.choice(_KINDS, p=[0.45, 0.15, 0.2, 0.2])
+    occ = np.zeros((size, size), np.uint8)                       # occupied ground: nothing else goes there
+    roads = _roads(rng, size, kind)
+    for r in roads: _draw_road(occ, r, extra=6)
+    water = _water(rng, size)
+    occ |= water
+    angles = [r['angle'] for r in roads] or [rng.uniform(0, np.pi)]
+    blds = _buildings(rng, size, occ, kind, angles, density)
+    ntree = {'residential': 25, 'commercial': 8, 'rural': 60, 'mixed': 30}[kind]
+    trees = _trees(rng, size, occ, rng.poisson(ntree), rng.integers(1, 5))
+    ground = _ground(rng, size, kind)
     return dict(size=size, kind=str(kind), roads=roads, water=water, buildings=blds, trees=trees, ground=ground,
-                tex=_noise(rng, size)[..., 0], mat=mat,
-                occ=occ)
+                tex=_noise(rng, size)[..., 0], mat=_materials(water, roads), occ=occ)
 
-# %% ../nbs/01a_synth.ipynb #e9e76cea
-_GRASS = np.array([(72, 98, 48), (150, 138, 98)], np.float32)   # lush, dry/winter
-_TREE = np.array([(38, 62, 34), (92, 82, 52)], np.float32)
-_CARS = np.array([(235, 235, 235), (30, 30, 32), (150, 150, 155), (160, 30, 30), (40, 60, 120), (200, 200, 205)], np.float32)
-# materials of the ground map: 0 ground, 1 cleared soil, 2 water, 3 sidewalk, 4 asphalt, 5 tree crown
-_MAT_COL = np.array([(0, 0, 0), (0, 0, 0), (38, 58, 66), (168, 165, 158), (82, 83, 86), (0, 0, 0)], np.float32)
-_MAT_TEX = np.array([0.15, 0.14, 0.04, 0.05, 0.07, 0.22], np.float32)
-
+# %% ../nbs/01a_synth.ipynb #a42b6023
 def _date(rng, season=None):
     "Acquisition conditions: season (0 lush .. 1 dry), sun azimuth and shadow length, colour gain, gamma, haze."
     return dict(season=float(rng.uniform(0, 1) if season is None else season), sun=float(rng.uniform(0, 2 * np.pi)),
-                sun_len=float(rng.uniform(0.5, 1.3)), gain=(rng.uniform(0.85, 1.15) * (1 + rng.normal(0, 0.04, 3))).astype(np.float32),
-                gamma=float(rng.uniform(0.85, 1.15)), haze=float(rng.uniform(0, 12)), tree_season=float(rng.uniform(-0.1, 0.1)))
+                sun_len=float(rng.uniform(0.5, 1.3)),
+                gain=(rng.uniform(0.85, 1.15) * (1 + rng.normal(0, 0.04, 3))).astype(np.float32),
+                gamma=float(rng.uniform(0.85, 1.15)), haze=float(rng.uniform(0, 12)),
+                tree_season=float(rng.uniform(-0.1, 0.1)))
+
+# %% ../nbs/01a_synth.ipynb #cb473bd8
+_CARS = np.array([(235, 235, 235), (30, 30, 32), (150, 150, 155), (160, 30, 30), (40, 60, 120), (200, 200, 205)],
+                 np.float32)
 
 def _cars(rng, world, n):
     "Cars (4 corners each) parked along the roads, resampled on every date."
     out = []
     for r in world['roads']:
-        d = np.array([np.cos(r['angle']), np.sin(r['angle'])]); v = np.array([-d[1], d[0]])
+        d = np.array([np.cos(r['angle']), np.sin(r['angle'])])
+        v = np.array([-d[1], d[0]])
         for _ in range(rng.poisson(n)):
-            c = (r['p0'] + r['p1']) / 2 + d * rng.uniform(-0.7, 0.7) * world['size'] + v * rng.choice([-1, 1]) * r['width'] / 4
-            out.append((_rect(c, rng.uniform(7, 10), rng.uniform(3.5, 4.5), r['angle']), _CARS[rng.integers(len(_CARS))]))
+            mid = (r['p0'] + r['p1']) / 2
+            c = mid + d * rng.uniform(-0.7, 0.7) * world['size'] + v * rng.choice([-1, 1]) * r['width'] / 4
+            box = _rect(c, rng.uniform(7, 10), rng.uniform(3.5, 4.5), r['angle'])
+            out.append((box, _CARS[rng.integers(len(_CARS))]))
     return out
 
+# %% ../nbs/01a_synth.ipynb #4a5a5e7c
 def _roof(img, b, sun, tex):
-    "Paint one roof into img (float32 (H,W,3)) inside its exact footprint: flat roofs get a parapet, gables two facets and a ridge."
+    "Paint a roof into img (float32 (H,W,3)) in its footprint: flat with a parapet, or gable (two facets, a ridge)."
     x0, y0, x1, y1 = b['window']
     m = b['inside']                                   # bool (y1-y0, x1-x0), the footprint_mask pixels
     if not m.any(): return
@@ -234,7 +278,8 @@ def _roof(img, b, sun, tex):
             u, v = np.array([np.cos(t), np.sin(t)]), np.array([-np.sin(t), np.cos(t)])
             k = 0.22 * float(v @ s)                       # the facet facing the sun is brighter
             for sg in (-1, 1):
-                cv2.fillConvexPoly(f, _cv_pts(_rect(c + sg * v * ph / 4, pw, ph / 2, t), (x0, y0)), 1 + sg * k, cv2.LINE_8, _SHIFT)
+                facet = _cv_pts(_rect(c + sg * v * ph / 4, pw, ph / 2, t), (x0, y0))
+                cv2.fillConvexPoly(f, facet, 1 + sg * k, cv2.LINE_8, _SHIFT)
             e = _cv_pts(np.stack([c - u * pw / 2, c + u * pw / 2]), (x0, y0))
             cv2.line(f, tuple(map(int, e[0])), tuple(map(int, e[1])), 1.12, 1, cv2.LINE_8, _SHIFT)
     elif b['roof'] == 'flat':
@@ -242,52 +287,94 @@ def _roof(img, b, sun, tex):
     col = b['colour'] * (f * (1 + 0.05 * tex[y0:y1, x0:x1]))[..., None]
     img[y0:y1, x0:x1][m] = col[m]
 
-def _render(world, date, rng, buildings, trees, soil):
-    "Draw one date of a scene -> uint8 (H,W,3) RGB."
+# %% ../nbs/01a_synth.ipynb #44d9d771
+_GRASS = np.array([(72, 98, 48), (150, 138, 98)], np.float32)   # lush, dry/winter
+
+def _ground_colour(world, date):
+    "float32 (S,S,3): grass (coloured by the season) and soil blended on the coarse grid, then upsampled."
     S, g = world['size'], world['ground']
-    nz, tex = _noise(rng, S), world['tex']
-    # ground colour is low-frequency: blend grass and soil on the coarse grid, then upsample
     se = float(np.clip(date['season'] + g['grass'], 0, 1))
     grass = _GRASS[0] * (1 - se) + _GRASS[1] * se
     w = np.clip((g['mix'] - g['soil_thr']) / 0.12 + 0.5, 0, 1)[..., None]
-    img = cv2.resize(grass * (1 - w) + g['soil'] * w, (S, S), interpolation=cv2.INTER_LINEAR)
-    mat = world['mat'].copy()
-    if soil is not None: mat[(soil > 0) & (mat == 0)] = 1
-    # shadows of buildings and trees, away from the sun
-    s = np.array([np.cos(date['sun']), np.sin(date['sun'])])
+    return cv2.resize(grass * (1 - w) + g['soil'] * w, (S, S), interpolation=cv2.INTER_LINEAR)
+
+# %% ../nbs/01a_synth.ipynb #78bbd94a
+def _building_shadows(S, buildings, s, sun_len):
+    "uint8 (S,S) {0,1}: the shadows of every building part, cast away from the sun (unit vector `s`)."
     sh = np.zeros((S, S), np.uint8)
     for b in buildings:
-        off = -s * b['height'] * date['sun_len']
+        off = -s * b['height'] * sun_len
         for c, pw, ph, t in b['parts']:
             q = _rect(c, pw, ph, t)
-            cv2.fillConvexPoly(sh, _cv_pts(cv2.convexHull(np.vstack([q, q + off]).astype(np.float32))[:, 0]), 1, cv2.LINE_8, _SHIFT)
+            hull = cv2.convexHull(np.vstack([q, q + off]).astype(np.float32))[:, 0]
+            cv2.fillConvexPoly(sh, _cv_pts(hull), 1, cv2.LINE_8, _SHIFT)
+    return sh
+
+# %% ../nbs/01a_synth.ipynb #98995299
+def _canopy(S, trees):
+    "uint8 (S,S) {0,1}: the tree crowns, discs (x, y, r)."
     can = np.zeros((S, S), np.uint8)
     for x, y, r in trees: cv2.circle(can, (int(x * 16), int(y * 16)), int(r * 16), 1, -1, cv2.LINE_8, _SHIFT)
+    return can
+
+# %% ../nbs/01a_synth.ipynb #bc6240a4
+_TREE = np.array([(38, 62, 34), (92, 82, 52)], np.float32)
+# materials of the ground map: 0 ground, 1 cleared soil, 2 water, 3 sidewalk, 4 asphalt, 5 tree crown
+_MAT_COL = np.array([(0, 0, 0), (0, 0, 0), (38, 58, 66), (168, 165, 158), (82, 83, 86), (0, 0, 0)], np.float32)
+_MAT_TEX = np.array([0.15, 0.14, 0.04, 0.05, 0.07, 0.22], np.float32)
+
+def _palette(ground, date)->np.ndarray: # float32 (6,3) RGB per material
+    "The colours of the materials at one date: cleared soil from the ground, tree crowns by the season."
+    pal = _MAT_COL.copy()
+    pal[1] = ground['soil'] * 1.05
+    ts = float(np.clip(date['season'] * 0.8 + date['tree_season'], 0, 1))
+    pal[5] = _TREE[0] * (1 - ts) + _TREE[1] * ts
+    return pal
+
+# %% ../nbs/01a_synth.ipynb #ed416042
+def _shade(mat, tex, can, s, trees:bool):
+    "float32 (S,S) brightness: texture by material and, with trees, crowns brighter on top and on the sun side."
+    S = mat.shape[0]
+    shade = 1 + _MAT_TEX[mat] * tex                                      # (S,S) texture
+    if trees:
+        hgt = cv2.GaussianBlur(can.astype(np.float32), (0, 0), 2.0)
+        lit = hgt - cv2.warpAffine(hgt, np.float32([[1, 0, -s[0] * 2], [0, 1, -s[1] * 2]]), (S, S),
+                                   borderMode=cv2.BORDER_REPLICATE)
+        shade = np.where(can > 0, shade * (0.7 + 0.5 * hgt + 1.2 * lit), shade)
+    return shade
+
+# %% ../nbs/01a_synth.ipynb #df611aea
+def _acquire(img, nz, date):
+    "uint8 (S,S,3): sensor noise added to img (float32, in place), gamma, gain and haze as a lookup table, a blur."
+    img += nz[..., 1:]
+    u8 = np.clip(img, 0, 255).astype(np.uint8)
+    lut = np.power(np.arange(256, dtype=np.float32)[:, None] / 255, date['gamma']) * 255 * date['gain'] + date['haze']
+    u8 = cv2.LUT(u8, np.clip(lut, 0, 255).astype(np.uint8).reshape(256, 1, 3))
+    return cv2.GaussianBlur(u8, (0, 0), 0.6)
+
+# %% ../nbs/01a_synth.ipynb #75f85858
+def _render(world, date, rng, buildings, trees, soil):
+    "Draw one date of a scene -> uint8 (H,W,3) RGB."
+    S = world['size']
+    nz = _noise(rng, S)
+    img = _ground_colour(world, date)
+    mat = world['mat'].copy()
+    if soil is not None: mat[(soil > 0) & (mat == 0)] = 1
+    s = np.array([np.cos(date['sun']), np.sin(date['sun'])])            # towards the sun
+    sh = _building_shadows(S, buildings, s, date['sun_len'])
+    can = _canopy(S, trees)
     if len(trees):
         off = -s * 7 * date['sun_len']
         sh |= cv2.warpAffine(can, np.float32([[1, 0, off[0]], [0, 1, off[1]]]), (S, S))
         mat[can > 0] = 5
-    pal = _MAT_COL.copy(); pal[1] = g['soil'] * 1.05
-    ts = float(np.clip(date['season'] * 0.8 + date['tree_season'], 0, 1))
-    pal[5] = _TREE[0] * (1 - ts) + _TREE[1] * ts
     k = mat > 0
-    img[k] = pal[mat[k]]
-    shade = 1 + _MAT_TEX[mat] * tex                                      # (S,S) texture
-    if len(trees):   # crowns: brighter on top and on the sun side
-        hgt = cv2.GaussianBlur(can.astype(np.float32), (0, 0), 2.0)
-        lit = hgt - cv2.warpAffine(hgt, np.float32([[1, 0, -s[0] * 2], [0, 1, -s[1] * 2]]), (S, S), borderMode=cv2.BORDER_REPLICATE)
-        shade = np.where(can > 0, shade * (0.7 + 0.5 * hgt + 1.2 * lit), shade)
+    img[k] = _palette(world['ground'], date)[mat[k]]
+    shade = _shade(mat, world['tex'], can, s, len(trees) > 0)
     shf = cv2.GaussianBlur(sh.astype(np.float32), (0, 0), 0.8)
     img *= cv2.merge([shade * (1 - 0.52 * shf), shade * (1 - 0.5 * shf), shade * (1 - 0.42 * shf)])
-    for b in buildings: _roof(img, b, date['sun'], tex)
-    for q, col in _cars(rng, world, 3):
-        cv2.fillConvexPoly(img, _cv_pts(q), col.tolist(), cv2.LINE_8, _SHIFT)
-    # acquisition: sensor noise, then gamma, per-channel gain and haze as a lookup table, then optics blur
-    img += nz[..., 1:]
-    u8 = np.clip(img, 0, 255).astype(np.uint8)
-    lut = np.clip(np.power(np.arange(256, dtype=np.float32)[:, None] / 255, date['gamma']) * 255 * date['gain'] + date['haze'], 0, 255)
-    u8 = cv2.LUT(u8, lut.astype(np.uint8).reshape(256, 1, 3))
-    return cv2.GaussianBlur(u8, (0, 0), 0.6)
+    for b in buildings: _roof(img, b, date['sun'], world['tex'])
+    for q, col in _cars(rng, world, 3): cv2.fillConvexPoly(img, _cv_pts(q), col.tolist(), cv2.LINE_8, _SHIFT)
+    return _acquire(img, nz, date)
 
 # %% ../nbs/01a_synth.ipynb #8e8cc4d8
 def _rng(seed, index):

@@ -97,63 +97,110 @@ def to_uint8(
     if y.shape[0] == 1: y = np.repeat(y, 3, 0)
     return np.ascontiguousarray(y.transpose(1, 2, 0))
 
-# %% ../nbs/00_tiling.ipynb #ca314f97
+# %% ../nbs/00_tiling.ipynb #7f9af668
 RASTER_EXTS = ('.tif', '.tiff')   # read with rasterio: any band count and bit depth (others: OpenCV)
 
-def _band_files(folder:Path)->dict:
-    "{band number: file} of a folder of one GeoTIFF per band named ...B01.tif ... B12.tif (Sentinel-2; B8A is not numbered)."
+def _band_files(
+    folder:Path, # Folder of one GeoTIFF per band
+)->dict: # {band number: file}
+    "The band files of a folder named ...B01.tif ... B12.tif (Sentinel-2; B8A is not numbered)."
     fs = {}
     for p in sorted(folder.iterdir()):
         s = p.stem.upper()
         if p.suffix.lower() in RASTER_EXTS and len(s) >= 3 and s[-3] == 'B' and s[-2:].isdigit(): fs[int(s[-2:])] = p
     return fs
 
+# %% ../nbs/00_tiling.ipynb #c4e7711e
 @contextlib.contextmanager
-def _rio_open(path):
+def _rio_open(
+    path, # Raster file
+):
+    "Open a raster with rasterio (no warning for a missing georeference); an unreadable file is a `SadlDataError`."
     import rasterio
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', rasterio.errors.NotGeoreferencedWarning)
         try: ds = rasterio.open(path)
-        except rasterio.errors.RasterioIOError as e: raise SadlDataError(f"{path}: cannot be read as a raster ({e}); re-export it as GeoTIFF or PNG") from None
+        except rasterio.errors.RasterioIOError as e:
+            raise SadlDataError(f"{path}: cannot be read as a raster ({e}); re-export it as GeoTIFF or PNG") from None
     with ds: yield ds
 
-def _read_bands(path:Path, bands):
-    "(C,H,W) raw values of the bands used, the sample to stretch from, and facts (count, dtype, nodata)."
-    if path.is_dir():
-        fs = _band_files(path)
-        if not fs: raise SadlDataError(f"{path}: no band files (B01.tif ... B12.tif) found; pass an image file or a folder of one GeoTIFF per band")
-        bs = parse_bands(bands) or [4, 3, 2]
-        miss = [b for b in bs if b not in fs]
-        if miss: raise SadlDataError(f"{path}: no band B{miss[0]:02d} ({', '.join(p.name for p in fs.values())} found); choose --bands among {sorted(fs)}")
-        xs, smp = [], []
-        for b in bs:
-            with _rio_open(fs[b]) as ds: xs.append(ds.read(1)); smp.append(raster_sample(ds, [1])[0]); dt, nod = ds.dtypes[0], ds.nodata
-        if len({x.shape for x in xs}) > 1:
-            raise SadlDataError(f"{path}: bands {bs} differ in size ({', '.join(f'{fs[b].name} {x.shape[1]}x{x.shape[0]}' for b, x in zip(bs, xs))}); "
-                                "use bands of one resolution (B02, B03, B04, B08 are 10 m) or the resampled folder (OSCD: imgs_1_rect)")
-        return np.stack(xs), np.stack(smp), dict(bands=bs, count=len(fs), dtype=dt, nodata=nod)
-    path = _check_file(path)
-    if path.suffix.lower() in RASTER_EXTS:
-        with _rio_open(path) as ds:
-            bs = parse_bands(bands) or ([1, 2, 3] if ds.count >= 3 else [1])
-            if max(bs) > ds.count: raise SadlDataError(f"{path} has {ds.count} band(s); bands {bs} asked (use --bands with numbers <= {ds.count})")
-            return ds.read(bs), raster_sample(ds, bs), dict(bands=bs, count=ds.count, dtype=ds.dtypes[0], nodata=ds.nodata)
+# %% ../nbs/00_tiling.ipynb #9f106aff
+def _read_band_folder(
+    path:Path, # Folder of one GeoTIFF per band (B02.tif ...)
+    bands, # 1-based bands used as RGB; None: 4,3,2
+)->tuple: # ((C,H,W) raw values, (C,h,w) sample, facts: bands, count, dtype, nodata)
+    "The bands of a band folder, which must exist and have one size."
+    fs = _band_files(path)
+    if not fs: raise SadlDataError(f"{path}: no band files (B01.tif ... B12.tif) found; "
+                                   "pass an image file or a folder of one GeoTIFF per band")
+    bs = parse_bands(bands) or [4, 3, 2]
+    miss = [b for b in bs if b not in fs]
+    if miss: raise SadlDataError(f"{path}: no band B{miss[0]:02d} ({', '.join(p.name for p in fs.values())} found); "
+                                 f"choose --bands among {sorted(fs)}")
+    xs, smp = [], []
+    for b in bs:
+        with _rio_open(fs[b]) as ds:
+            xs.append(ds.read(1))
+            smp.append(raster_sample(ds, [1])[0])
+            dt, nod = ds.dtypes[0], ds.nodata
+    if len({x.shape for x in xs}) > 1:
+        sizes = ', '.join(f'{fs[b].name} {x.shape[1]}x{x.shape[0]}' for b, x in zip(bs, xs))
+        raise SadlDataError(f"{path}: bands {bs} differ in size ({sizes}); use bands of one resolution "
+                            "(B02, B03, B04, B08 are 10 m) or the resampled folder (OSCD: imgs_1_rect)")
+    return np.stack(xs), np.stack(smp), dict(bands=bs, count=len(fs), dtype=dt, nodata=nod)
+
+# %% ../nbs/00_tiling.ipynb #990a6f0d
+def _read_geotiff(
+    path:Path, # GeoTIFF
+    bands, # 1-based bands used as RGB; None: the first three (one band: grey)
+)->tuple: # ((C,H,W) raw values, (C,h,w) sample, facts: bands, count, dtype, nodata)
+    "The bands of a GeoTIFF read with rasterio."
+    with _rio_open(path) as ds:
+        bs = parse_bands(bands) or ([1, 2, 3] if ds.count >= 3 else [1])
+        if max(bs) > ds.count:
+            raise SadlDataError(f"{path} has {ds.count} band(s); bands {bs} asked "
+                                f"(use --bands with numbers <= {ds.count})")
+        return ds.read(bs), raster_sample(ds, bs), dict(bands=bs, count=ds.count, dtype=ds.dtypes[0], nodata=ds.nodata)
+
+# %% ../nbs/00_tiling.ipynb #fefeccae
+def _read_decoded(
+    path:Path, # PNG, JPG, BMP, ... (anything OpenCV decodes)
+    bands, # 1-based bands used as RGB (band 1 is red); None: the first three (one band: grey)
+)->tuple: # ((C,H,W) raw values, (C,h,w) sample, facts: bands, count, dtype, nodata)
+    "The bands of an image file read with OpenCV, in RGB(A) order."
     img = _decode(path)
-    if img is None: raise SadlDataError(f"{path}: cannot be read as an image (corrupt, truncated or unsupported format; re-export it as PNG or TIFF)")
+    if img is None:
+        raise SadlDataError(f"{path}: cannot be read as an image (corrupt, truncated or unsupported format; "
+                            "re-export it as PNG or TIFF)")
     if img.ndim == 2: img = img[..., None]
-    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4): raise SadlDataError(f"{path}: has shape {img.shape}; expected a grey, RGB or RGBA image")
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4):
+        raise SadlDataError(f"{path}: has shape {img.shape}; expected a grey, RGB or RGBA image")
     x = img.transpose(2, 0, 1)
     if x.shape[0] >= 3: x = x[[2, 1, 0, 3][:x.shape[0]]]                       # BGR(A) -> RGB(A): band 1 is red
     bs = parse_bands(bands) or ([1, 2, 3] if x.shape[0] >= 3 else [1])
-    if max(bs) > x.shape[0]: raise SadlDataError(f"{path} has {x.shape[0]} band(s); bands {bs} asked (use --bands with numbers <= {x.shape[0]})")
+    if max(bs) > x.shape[0]:
+        raise SadlDataError(f"{path} has {x.shape[0]} band(s); bands {bs} asked "
+                            f"(use --bands with numbers <= {x.shape[0]})")
     x = x[[b - 1 for b in bs]]
     f = _decimation(*x.shape[1:])
     return x, x[:, ::f, ::f], dict(bands=bs, count=img.shape[2], dtype=str(img.dtype), nodata=None)
 
+# %% ../nbs/00_tiling.ipynb #7f537f14
+def _read_bands(
+    path:Path, # Image file, or a folder of one GeoTIFF per band
+    bands, # 1-based bands used as RGB; None: the default of the source
+)->tuple: # ((C,H,W) raw values, (C,h,w) sample, facts: bands, count, dtype, nodata)
+    "The raw values of the bands used, the sample to stretch from, and facts (count, dtype, nodata)."
+    if path.is_dir(): return _read_band_folder(path, bands)
+    path = _check_file(path)
+    if path.suffix.lower() in RASTER_EXTS: return _read_geotiff(path, bands)
+    return _read_decoded(path, bands)
+
+# %% ../nbs/00_tiling.ipynb #6299c187
 def read_raster(
-    path, # Image file (GeoTIFF: rasterio, any band count and bit depth; PNG/JPG/BMP: OpenCV), or a folder of one GeoTIFF per band (B02.tif ...)
-    bands=None, # 1-based bands used as RGB, e.g. '1,2,3' or [4,3,2] (one: grey); None: the first three (a band folder: 4,3,2)
-    stretch:str='auto', # 'auto': 8-bit kept, deeper data stretched between percentiles; 'percentile'; 'none': 16-bit scaled by 1/257
+    path, # Image file (GeoTIFF: rasterio, any bands and depth; PNG/JPG/BMP: OpenCV), or a band folder (B02.tif ...)
+    bands=None, # 1-based bands used as RGB, e.g. '1,2,3' or [4,3,2] (one: grey); None: bands 1-3 (band folder: 4,3,2)
+    stretch:str='auto', # 'auto': 8-bit kept, deeper stretched between percentiles; 'percentile'; 'none': 16-bit /257
     lo:float=2., # Lower percentile of the stretch
     hi:float=98., # Upper percentile of the stretch
 )->tuple: # (uint8 (H,W,3) RGB, facts: bands, count, dtype, stretch = `stretch_params`)
@@ -163,12 +210,13 @@ def read_raster(
     sp = stretch_params(smp, info['dtype'], stretch, lo, hi, info['nodata'], path)
     return to_uint8(x, sp), dict(info, stretch=sp)
 
+# %% ../nbs/00_tiling.ipynb #ca941234
 def read_image(
     path, # Image file (PNG/JPG/BMP/TIFF; grey, RGB, RGBA, multi-band; 8 to 16 bits), or a folder of band files
     bands=None, # 1-based bands used as RGB; None: the first three
     stretch:str='auto', # See `read_raster`
 )->np.ndarray: # uint8 (H,W,3) RGB
-    "Read an image as RGB `uint8 (H,W,3)` (`read_raster`); grey is repeated to 3 channels, alpha dropped, deeper data stretched."
+    "Read an image as RGB `uint8 (H,W,3)` (`read_raster`): grey repeated, alpha dropped, deeper data stretched."
     return read_raster(path, bands, stretch)[0]
 
 # %% ../nbs/00_tiling.ipynb #bab20bd5
@@ -618,9 +666,15 @@ def detect_layout(
                         "CITY/imgs_1/ imgs_2/ cm/ (OSCD), SITE/N/im1 im2 gt (SZTAKI AirChange), "
                         "or a before/after image pair with a change label (WHU-CD)")
 
-# %% ../nbs/00_tiling.ipynb #b31d5874
-def _read_scene(files, binarize=None, bands=None, stretch='auto', colour=None):
-    "Read one scene's files {role: path}: ({role: array}, {role: facts of the image reader}); the arrays of a pair must have the same size."
+# %% ../nbs/00_tiling.ipynb #322e0293
+def _read_scene(
+    files:dict, # {role: path} of one scene: A[, B], label
+    binarize=None, # Mask threshold (see `read_mask`)
+    bands=None, # 1-based bands used as RGB (see `read_raster`)
+    stretch='auto', # How deeper data become 8-bit (see `read_raster`)
+    colour=None, # Class-colour masks: the colour that becomes 1
+)->tuple: # ({role: array}, {role: facts of the image reader})
+    "Read one scene's files; the arrays of a pair must have the same size."
     arrs, info = {}, {}
     for d, p in files.items():
         if d == 'label': arrs[d] = read_mask(p, binarize, colour)
@@ -628,40 +682,143 @@ def _read_scene(files, binarize=None, bands=None, stretch='auto', colour=None):
     (d0, a0), *rest = arrs.items()
     for d, a in rest:
         if a.shape[:2] != a0.shape[:2]:
-            raise SadlDataError(f"{files[d0]} is {a0.shape[1]}x{a0.shape[0]} but {files[d]} is {a.shape[1]}x{a.shape[0]} (width x height); a pair must have the same size")
+            raise SadlDataError(f"{files[d0]} is {a0.shape[1]}x{a0.shape[0]} but {files[d]} is "
+                                f"{a.shape[1]}x{a.shape[0]} (width x height); a pair must have the same size")
     return arrs, info
 
+# %% ../nbs/00_tiling.ipynb #2edadc00
 SPLIT_BY = ('auto', 'scene', 'block', 'patch')
 
-def _classes_file(src:Path)->Path|None:
+def _check_tile_args(
+    src:Path, # Source folder
+    out:Path, # Output folder
+    size:int, # Patch size
+    edge:str, # Edge rule (`EDGES`)
+    split_by:str, # Split method (`SPLIT_BY`)
+    block:int|None, # Side of the spatial blocks, or None
+):
+    "Refuse arguments of `tile_scenes` that cannot work, naming the value."
+    if src.resolve() == out.resolve(): raise ValueError(f"{out}: output folder must differ from the source")
+    if split_by not in SPLIT_BY: raise ValueError(f"split_by={split_by!r}: use one of {', '.join(SPLIT_BY)}")
+    if edge not in EDGES: raise ValueError(f"edge={edge!r}: use one of {', '.join(EDGES)}")
+    if block is not None and (block < size or block % size):
+        raise ValueError(f"block={block}: use a multiple of the patch size {size}")
+
+# %% ../nbs/00_tiling.ipynb #673e0fde
+def _classes_file(
+    src:Path, # Source folder
+)->Path|None: # Its classes.json, or None
     "A classes.json (any case) in `src`, the list of class names and colours a class-colour mask set ships."
     return next((p for p in sorted(src.iterdir()) if p.is_file() and p.name.lower() == 'classes.json'), None)
 
-def _block_side(h, w, size, block):
+# %% ../nbs/00_tiling.ipynb #e38e86a4
+def _mask_class(
+    src:Path, # Source folder
+    lay:dict, # Its layout (`detect_layout`)
+    binarize:int|None, # The mask threshold asked for, or None
+    mask_class:str|None, # Class name asked for, or None
+    class_colour, # Class colour asked for, or None
+    classes, # classes.json given, or None (then one in `src`, if any)
+)->tuple: # (the chosen class (`choose_class`) or None, the mask threshold to use or None)
+    "Which class of class-colour masks becomes 1 (checked to occur in some mask), or the threshold of grey masks."
+    classes = Path(classes) if classes else _classes_file(src)
+    cc = choose_class(mask_class, class_colour, classes)
+    if cc and binarize is not None:
+        raise ValueError(f"binarize={binarize} and a class colour: --binarize is for grey masks, "
+                         "--class_name/--class_colour for class-colour masks")
+    labels = [f['label'] for _, _, f in lay['scenes']]
+    if cc: check_class_colour(labels, cc, src)
+    elif classes and labels and any(len(set(c)) > 1 for c in mask_colours(labels[0])):
+        raise SadlDataError(f"{labels[0]}: a class-colour mask ({classes} lists {', '.join(read_classes(classes))}); "
+                            "choose the class that becomes 1 with --class_name NAME or --class_colour R,G,B")
+    return cc, None if cc else lay.get('binarize') if binarize is None else binarize
+
+# %% ../nbs/00_tiling.ipynb #70a613f4
+def _split_plan(
+    src:Path, # Source folder (named in the warning)
+    lay:dict, # Its layout (`detect_layout`)
+    val:float|None, # Validation fraction asked for; None: 0.2 seg, 0.1 CD
+    test:float|None, # Test fraction asked for; None: 0 seg, 0.1 CD
+    split_by:str, # Split method asked for (`SPLIT_BY`)
+)->tuple: # ({split: fraction} of a split made here, method: 'own', 'scene', 'block' or 'patch')
+    "The split fractions and how to split: the source's own split, or by scene, block or patch."
+    given = val is not None or test is not None
+    val = (0.1 if lay['cd'] else 0.2) if val is None else val
+    test = (0.1 if lay['cd'] else 0.0) if test is None else test
+    if val < 0 or test < 0 or val + test >= 1:
+        raise ValueError(f"val={val}, test={test}: fractions must be >= 0 and leave some for train")
+    fr = {k: v for k, v in {'train': 1 - val - test, 'val': val, 'test': test}.items() if v > 0}
+    if lay['own_split']:
+        if given or split_by != 'auto':
+            warnings.warn(f"{src} has its own split ({lay['name']}): kept, val/test/split_by ignored")
+        return fr, 'own'
+    return fr, split_by if split_by != 'auto' else ('scene' if len(lay['scenes']) >= len(fr) else 'block')
+
+# %% ../nbs/00_tiling.ipynb #984deeb0
+def _block_side(
+    h:int, # Scene height
+    w:int, # Scene width
+    size:int, # Patch size
+    block:int|None, # Side asked for, or None
+)->int: # Side of the spatial blocks in pixels
     "Side of the spatial blocks: `block`, or the largest of 16..1 patch sizes giving >= 20 blocks in an h x w scene."
     if block: return block
     for k in (16, 8, 4, 2):
         if math.ceil(h / (k * size)) * math.ceil(w / (k * size)) >= 20: return k * size
     return size
 
-def _blk(x:int, n:int, B:int, merge:bool)->int:
-    "Block of pixel `x` along an axis of length `n`: blocks of side B; with `merge` the partial last one is part of the one before (it holds the border-aligned patch)."
+# %% ../nbs/00_tiling.ipynb #acaf6e34
+def _blk(
+    x:int, # Pixel coordinate along an axis
+    n:int, # Length of the axis
+    B:int, # Side of the blocks
+    merge:bool, # The partial last block is part of the one before (it holds the border-aligned patch)
+)->int: # Block index along the axis
+    "The block that pixel `x` is in."
     return min(x // B, max(n // B - 1, 0)) if merge else x // B
 
-def _covered(n:int, starts:list, size:int)->int:
-    "Pixels of [0, n) inside some window [s, s + size)."
+# %% ../nbs/00_tiling.ipynb #7b876e06
+def _covered(
+    n:int, # Length of the axis
+    starts:list, # Starts of the windows, increasing
+    size:int, # Window size
+)->int: # Pixels of [0, n) inside some window [s, s + size)
+    "How many pixels along an axis the windows cover."
     cov, end = 0, 0
-    for s in starts: cov += max(0, min(s + size, n) - max(s, end)); end = max(end, s + size)
+    for s in starts:
+        cov += max(0, min(s + size, n) - max(s, end))
+        end = max(end, s + size)
     return cov
 
-def _check_out(out:Path, force:bool):
-    "Refuse an output folder that already holds a dataset (unless `force`: replaced when the new one is complete)."
-    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{out}: exists and is a file; choose an output folder")
-    stale = [d for d in ('A', 'B', 'label', 'list') if (out/d).is_dir() and any((out/d).iterdir())]
-    if stale and not force: raise FileExistsError(f"{out} already holds {', '.join(d + '/' for d in stale)} from an earlier tiling: "
-                                                  "choose another output folder, or pass --force to replace them")
+# %% ../nbs/00_tiling.ipynb #1029bedf
+def _edge_lost(
+    h:int, # Scene height
+    w:int, # Scene width
+    size:int, # Patch size
+    stride:int|None, # Step between patches; None: `size`
+    edge:str, # Edge rule (`EDGES`)
+)->int: # Pixels of the scene in no patch
+    "Pixels of an h x w scene that the edge rule leaves out of every patch (only `edge='drop'` leaves any)."
+    s = size if stride is None else stride
+    return h * w - _covered(h, _starts(h, size, s, edge), size) * _covered(w, _starts(w, size, s, edge), size)
 
-def _stage(out:Path)->Path:
+# %% ../nbs/00_tiling.ipynb #dc303dfa
+def _check_out(
+    out:Path, # Output folder
+    force:bool, # Replace a dataset already there
+):
+    "Refuse an output folder that already holds a dataset (unless `force`: replaced when the new one is complete)."
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is a file; choose an output folder")
+    stale = [d for d in ('A', 'B', 'label', 'list') if (out/d).is_dir() and any((out/d).iterdir())]
+    if stale and not force:
+        raise FileExistsError(f"{out} already holds {', '.join(d + '/' for d in stale)} from an earlier tiling: "
+                              "choose another output folder, or pass --force to replace them")
+
+# %% ../nbs/00_tiling.ipynb #7676f111
+def _stage(
+    out:Path, # Output folder
+)->Path: # An empty staging folder
     "A fresh folder to tile into (inside `out` when it exists, else beside it); those left by killed runs are removed."
     pre = '.tiling.' if out.exists() else f'.{out.name}.tiling.'
     base = out if out.exists() else out.parent
@@ -670,113 +827,141 @@ def _stage(out:Path)->Path:
         pid = old.name[len(pre):]
         if pid.isdigit() and not pid_alive(int(pid)): shutil.rmtree(old, ignore_errors=True)
     st = base/f'{pre}{os.getpid()}'
-    shutil.rmtree(st, ignore_errors=True); st.mkdir()
+    shutil.rmtree(st, ignore_errors=True)
+    st.mkdir()
     return st
 
-def _commit(stage:Path, out:Path):
-    "Put a complete tiling in place: one rename for a new folder; else its sub-folders replace the old ones, list/ last."
-    if not out.exists(): os.replace(stage, out); return
+# %% ../nbs/00_tiling.ipynb #a4cf5c25
+def _commit(
+    stage:Path, # A complete tiling (`_stage`)
+    out:Path, # Output folder
+):
+    "Put a complete tiling in place: one rename for a new folder; else its sub-folders replace the old, list/ last."
+    if not out.exists():
+        os.replace(stage, out)
+        return
     for d in ('A', 'B', 'label', 'list'):
         if (out/d).exists(): shutil.rmtree(out/d)
     for d in ('A', 'B', 'label', 'tiling.json', 'list'):
         if (stage/d).exists(): os.replace(stage/d, out/d)
     shutil.rmtree(stage)
 
+# %% ../nbs/00_tiling.ipynb #421751ff
+def _tile_scene(
+    st:Path, # Staging folder the patches go to
+    split:str|None, # The source's own split of the scene, or None
+    stem:str, # Scene name
+    files:dict, # {role: path} of the scene
+    how:str, # Split method: 'own', 'scene', 'block' or 'patch'
+    tally:dict, # Running totals, updated: key_of, seen, facts, blocks, dropped, border, px, lost, fg
+    read:dict, # `_read_scene` keywords: binarize, bands, stretch, colour
+    size:int, # Patch size
+    stride:int|None, # Step between patches; None: `size`
+    edge:str, # Edge rule (`EDGES`)
+    block:int|None, # Side of the spatial blocks, or None
+    drop_empty:bool, # Drop patches whose label is empty
+    origin:tuple, # (row, col) offset added to the names
+    progress:bool=False, # Progress bar over the patches
+):
+    "Write the patches of one scene into `st` and record the split group of each (`tally['key_of']`)."
+    arrs, tally['facts'][stem] = _read_scene(files, **read)
+    h, w = arrs['A'].shape[:2]
+    B = tally['blocks'][stem] = _block_side(h, w, size, block) if how == 'block' else None
+    blk = lambda x, n: _blk(x, n, B, edge == 'shift')
+    offs = tile_offsets(h, w, size, stride, edge)
+    tally['px'] += h * w
+    tally['lost'] += _edge_lost(h, w, size, stride, edge)
+    gens = {d: tile_array(a, size, stride, edge) for d, a in arrs.items()}
+    for _ in (progress_bar(offs) if progress else offs):
+        ps = {d: next(g) for d, g in gens.items()}
+        r, c, lab = ps['label']
+        if B and (blk(r, h) != blk(r + size - 1, h) or blk(c, w) != blk(c + size - 1, w)):
+            tally['border'] += 1                                                     # straddles two blocks
+            continue
+        if drop_empty and not lab.any():
+            tally['dropped'] += 1
+            continue
+        name = patch_name(stem, r + origin[0], c + origin[1])
+        if name in tally['seen']:
+            raise SadlDataError(f"{files['A']} and {tally['seen'][name]} both give patch {name}; rename one scene")
+        tally['seen'][name] = files['A']
+        tally['fg'] += int(lab.sum())
+        for d, (_, _, p) in ps.items(): (write_mask if d == 'label' else write_image)(st/d/f'{name}.png', p)
+        key = {'own': split, 'scene': stem, 'patch': name}.get(how)
+        tally['key_of'][name] = key or f'{stem}/{blk(r, h)}/{blk(c, w)}'
+
+# %% ../nbs/00_tiling.ipynb #d914372b
+def _split_lists(
+    key_of:dict, # {patch name: its group}: the own split, the scene, the patch or the block 'stem/row/col'
+    how:str, # Split method: 'own', 'scene', 'block' or 'patch'
+    fr:dict, # {split: fraction} of a split made here
+    seed:int, # Seed of the split
+)->dict: # {split: sorted patch names}
+    "The split lists: the own split as it is; otherwise the groups are split at random, and their patches with them."
+    if how == 'own': return {s: sorted(n for n, k in key_of.items() if k == s) for s in SPLITS if s in key_of.values()}
+    groups = split_names(sorted(set(key_of.values())), fr, seed)
+    gs = {g: s for s, v in groups.items() for g in v}
+    return {s: sorted(n for n, k in key_of.items() if gs[k] == s) for s in groups}
+
+# %% ../nbs/00_tiling.ipynb #4eb74192
 def tile_scenes(
-    src, # Folder in a recognised layout (see `detect_layout`): A/ label/, A/ B/ label/, LEVIR-CD, Guangzhou-CD, Inria, OSCD, SITE/N/im1 im2 gt, WHU-CD
+    src, # Folder in a recognised layout (see `detect_layout`): A/ label/, A/ B/ label/, LEVIR-CD, Inria, WHU-CD, ...
     out, # Output folder: A/ [B/] label/ list/ tiling.json
     cd:bool=None, # Change-detection layout; default: whichever the source holds
     size:int=256, # Patch size
     stride:int=None, # Step between patches; default `size` (non-overlapping)
-    edge:str='shift', # The scene's edge: 'shift' (last patch aligned to the border), 'pad' (zero-padded patches), 'drop' (remainder dropped)
-    drop_empty:bool=False, # Drop patches whose label has no foreground (the paper's pre-training data; `tile_seg` does)
+    edge:str='shift', # The scene's edge: 'shift' (last patch on the border), 'pad' (zero-padded), 'drop' (dropped)
+    drop_empty:bool=False, # Drop patches whose label has no foreground (the paper's pre-training data: `tile_seg`)
     val:float=None, # Validation fraction of a split made here; default 0.2 seg, 0.1 CD
     test:float=None, # Test fraction of a split made here; default 0 seg, 0.1 CD
     seed:int=0, # Seed of the split
-    split_by:str='auto', # 'scene' (no scene in two splits), 'block' (spatial blocks, no shared pixels), 'patch' (leaks!); 'auto': scene, or block for too few scenes
-    block:int=None, # Side of the spatial blocks in pixels; default: the largest of 16..1 patch sizes giving >= 20 blocks per scene
-    binarize:int=None, # Mask threshold: values >= it -> 1, for masks with stray values; None: such masks are an error (OSCD's 1/2 maps: 2)
+    split_by:str='auto', # 'scene', 'block' (spatial blocks), 'patch' (leaks!); 'auto': scene, or block for few scenes
+    block:int=None, # Side of the spatial blocks in pixels; default: the largest of 16..1 patches giving >= 20 blocks
+    binarize:int=None, # Mask threshold: values >= it -> 1 (stray values; OSCD's 1/2 maps: 2); None: such masks fail
     mask_class:str=None, # Class-colour masks: the class that becomes 1, by its name in `classes` (e.g. 'Building')
-    class_colour=None, # Class-colour masks: that class's colour in the masks, (r,g,b), 'R,G,B' or '#RRGGBB'; overrides the colour `classes` lists
+    class_colour=None, # Class-colour masks: that class's colour, (r,g,b), 'R,G,B' or '#RRGGBB'; overrides `classes`
     classes=None, # JSON of the class names and colours (`read_classes`); default: a classes.json in `src`
     bands=None, # 1-based bands of the images used as RGB, e.g. '1,2,3'; None: the first three (band folders: 4,3,2)
     stretch:str='auto', # How deeper data become 8-bit: 'auto', 'percentile', 'none' (see `read_raster`)
     force:bool=False, # Replace the A/ B/ label/ list/ of an output folder that already holds them
     origin:tuple=(0, 0), # (row, col) pixel offset of the scenes in their original, added to the names
     progress:bool=True, # Show a progress bar
-)->dict: # Summary: source, layout, scenes, written, dropped, edge_dropped (pixels), split_by, splits (name -> count), mask_class, label_frac, out
-    "Cut every scene of `src` into patches in `out` and write split lists in which no pixel is in two splits (unless `split_by='patch'`); nothing is in `out` until all is written."
+)->dict: # Summary: layout, scenes, written, dropped, edge_dropped (pixels), split_by, splits, label_frac, out, ...
+    "Cut the scenes of `src` into patches in `out`; no pixel in two splits (unless split_by='patch'); all or nothing."
     src, out = Path(src), Path(out)
-    if src.resolve() == out.resolve(): raise ValueError(f"{out}: output folder must differ from the source")
-    if split_by not in SPLIT_BY: raise ValueError(f"split_by={split_by!r}: use one of {', '.join(SPLIT_BY)}")
-    if edge not in EDGES: raise ValueError(f"edge={edge!r}: use one of {', '.join(EDGES)}")
-    if block is not None and (block < size or block % size): raise ValueError(f"block={block}: use a multiple of the patch size {size}")
+    _check_tile_args(src, out, size, edge, split_by, block)
     bands = parse_bands(bands)
     lay = detect_layout(src, cd)
-    cd = lay['cd']
-    classes = Path(classes) if classes else _classes_file(src)
-    cc = choose_class(mask_class, class_colour, classes)
-    if cc and binarize is not None: raise ValueError(f"binarize={binarize} and a class colour: --binarize is for grey masks, --class_name/--class_colour for class-colour masks")
-    labels = [f['label'] for _, _, f in lay['scenes']]
-    if cc: check_class_colour(labels, cc, src)
-    elif classes and labels and any(len(set(c)) > 1 for c in mask_colours(labels[0])):
-        raise SadlDataError(f"{labels[0]}: a class-colour mask ({classes} lists {', '.join(read_classes(classes))}); "
-                            "choose the class that becomes 1 with --class_name NAME or --class_colour R,G,B")
-    binarize = None if cc else lay.get('binarize') if binarize is None else binarize
-    given = val is not None or test is not None
-    val = (0.1 if cd else 0.2) if val is None else val
-    test = (0.1 if cd else 0.0) if test is None else test
-    if val < 0 or test < 0 or val + test >= 1: raise ValueError(f"val={val}, test={test}: fractions must be >= 0 and leave some for train")
-    fr = {k: v for k, v in {'train': 1 - val - test, 'val': val, 'test': test}.items() if v > 0}
-    scenes = lay['scenes']
-    if lay['own_split']:
-        if given or split_by != 'auto': warnings.warn(f"{src} has its own split ({lay['name']}): kept, val/test/split_by ignored")
-        how = 'own'
-    else: how = split_by if split_by != 'auto' else ('scene' if len(scenes) >= len(fr) else 'block')
+    cd, scenes = lay['cd'], lay['scenes']
+    cc, binarize = _mask_class(src, lay, binarize, mask_class, class_colour, classes)
+    fr, how = _split_plan(src, lay, val, test, split_by)
     _check_out(out, force)
     st = _stage(out)
-    r0, c0 = origin
-    key_of, seen, dropped, border, blocks, facts, px, lost, fg = {}, {}, 0, 0, {}, {}, 0, 0, 0
+    tally = dict(key_of={}, seen={}, facts={}, blocks={}, dropped=0, border=0, px=0, lost=0, fg=0)
+    read = dict(binarize=binarize, bands=bands, stretch=stretch, colour=cc and cc['colour'])
     one = len(scenes) == 1
     try:
         for split, stem, files in (scenes if one or not progress else progress_bar(scenes)):
-            arrs, facts[stem] = _read_scene(files, binarize, bands, stretch, cc and cc['colour'])
-            h, w = arrs['A'].shape[:2]
-            B = blocks[stem] = _block_side(h, w, size, block) if how == 'block' else None
-            blk = lambda x, n: _blk(x, n, B, edge == 'shift')
-            offs = tile_offsets(h, w, size, stride, edge)
-            s = size if stride is None else stride
-            px += h * w; lost += h * w - _covered(h, _starts(h, size, s, edge), size) * _covered(w, _starts(w, size, s, edge), size)
-            gens = {d: tile_array(a, size, stride, edge) for d, a in arrs.items()}
-            for _ in (progress_bar(offs) if one and progress else offs):
-                ps = {d: next(g) for d, g in gens.items()}
-                r, c, lab = ps['label']
-                if B and (blk(r, h) != blk(r + size - 1, h) or blk(c, w) != blk(c + size - 1, w)):
-                    border += 1; continue                                                    # straddles two blocks
-                if drop_empty and not lab.any(): dropped += 1; continue
-                name = patch_name(stem, r + r0, c + c0)
-                if name in seen: raise SadlDataError(f"{files['A']} and {seen[name]} both give patch {name}; rename one scene")
-                seen[name] = files['A']; fg += int(lab.sum())
-                for d, (_, _, p) in ps.items(): (write_mask if d == 'label' else write_image)(st/d/f'{name}.png', p)
-                key_of[name] = {'own': split, 'scene': stem, 'patch': name}.get(how) or f'{stem}/{blk(r, h)}/{blk(c, w)}'
-            del arrs, gens
-        if not seen: raise SadlDataError(f"{src}: no patches written ({dropped} dropped as empty); scenes smaller than {size} need edge='pad' (sadl_tile --edge pad)")
-        if how == 'own': lists = {s: sorted(n for n, k in key_of.items() if k == s) for s in SPLITS if s in key_of.values()}
-        else:
-            groups = split_names(sorted(set(key_of.values())), fr, seed)   # split the groups, then their patches
-            gs = {g: s for s, v in groups.items() for g in v}
-            lists = {s: sorted(n for n, k in key_of.items() if gs[k] == s) for s in groups}
-        used = {tuple(f['bands']) for fs in facts.values() for f in fs.values()}
-        rec = dict(source=lay['name'], layout='cd' if cd else 'seg', size=size, stride=stride or size, edge=edge, drop_empty=drop_empty,
-                   bands=bands or (list(used.pop()) if len(used) == 1 else None), stretch=stretch, mask_class=cc, split_by=how, scenes=facts)
+            _tile_scene(st, split, stem, files, how, tally, read, size, stride, edge, block, drop_empty, origin,
+                        progress=one and progress)
+        n = len(tally['seen'])
+        if not n: raise SadlDataError(f"{src}: no patches written ({tally['dropped']} dropped as empty); "
+                                      f"scenes smaller than {size} need edge='pad' (sadl_tile --edge pad)")
+        lists = _split_lists(tally['key_of'], how, fr, seed)
+        used = {tuple(f['bands']) for fs in tally['facts'].values() for f in fs.values()}
+        rec = dict(source=lay['name'], layout='cd' if cd else 'seg', size=size, stride=stride or size, edge=edge,
+                   drop_empty=drop_empty, bands=bands or (list(used.pop()) if len(used) == 1 else None),
+                   stretch=stretch, mask_class=cc, split_by=how, scenes=tally['facts'])
         with atomic_path(st/'tiling.json') as f: f.write_text(json.dumps(rec, indent=1, default=str))
         _write_lists(st, lists)
         _commit(st, out)
     finally: shutil.rmtree(st, ignore_errors=True)                # a failed or interrupted run leaves nothing behind
-    return dict(source=lay['name'], layout='cd' if cd else 'seg', scenes=len(scenes), written=len(seen), dropped=dropped,
-                edge=edge, edge_dropped=lost, edge_dropped_frac=lost / max(px, 1), split_by=how, block_dropped=border,
-                blocks=sorted(set(b for b in blocks.values() if b)), splits={k: len(v) for k, v in lists.items()},
-                leaks=how == 'patch', mask_class=cc, label_frac=fg / (len(seen) * size * size), out=str(out))
+    return dict(source=lay['name'], layout='cd' if cd else 'seg', scenes=len(scenes), written=n,
+                dropped=tally['dropped'], edge=edge, edge_dropped=tally['lost'],
+                edge_dropped_frac=tally['lost'] / max(tally['px'], 1), split_by=how,
+                block_dropped=tally['border'], blocks=sorted(set(b for b in tally['blocks'].values() if b)),
+                splits={k: len(v) for k, v in lists.items()}, leaks=how == 'patch', mask_class=cc,
+                label_frac=tally['fg'] / (n * size * size), out=str(out))
 
 # %% ../nbs/00_tiling.ipynb #5dd76cac
 def tile_seg(
