@@ -185,8 +185,7 @@ def convergence(
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
     ref, wait = -np.inf, 0                               # EarlyStoppingCallback: better means above the last best by min_delta
-    for i in range(len(s)):
-        v = trailing_mean(s[:i + 1], smooth)
+    for v in pd.Series(s).rolling(smooth, min_periods=1).mean():   # `trailing_mean` at every epoch
         if v - min_delta > ref: ref, wait = v, 0
         else: wait += 1
     n = len(s)
@@ -204,12 +203,9 @@ class GraceEarlyStopping(EarlyStoppingCallback):
         super().__init__(**kwargs)
         self.min_epochs = min_epochs
         self.smooth = smooth
-    def before_fit(self):
-        super().before_fit()
-        self.scores = []
     def after_epoch(self):
-        self.scores.append(self.recorder.values[-1][self.idx])
-        score = trailing_mean(self.scores, self.smooth)
+        scores = [v[self.idx] for v in self.recorder.values[-self.smooth:]]   # the recorder holds every epoch, replayed ones too
+        score = trailing_mean(scores, self.smooth)
         self.new_best = bool(self.comp(score - self.min_delta, self.best))
         if self.new_best: self.best = score
         self.wait = 0 if self.new_best else self.wait + 1
