@@ -38,7 +38,11 @@ def phases(runs:Path)->dict:
     "Seconds per phase of a finished `sadl_reproduce` folder."
     runs = Path(runs)
     if not (runs/'elapsed_s.txt').is_file(): raise SystemExit(f"{runs}: no elapsed_s.txt (not a finished sadl_reproduce run)")
-    pre = {p.name: _secs(p/'elapsed_s.txt') for p in sorted((runs/'pretrain').iterdir()) if p.is_dir()}
+    pre = {}                                             # out/pretrain (seed 0) and out/pretrain_seed<s> (paired presets)
+    for d in sorted(runs.glob('pretrain*')):
+        seed = d.name.removeprefix('pretrain').removeprefix('_')
+        for p in sorted(x for x in d.iterdir() if x.is_dir()):
+            pre[p.name + (f' ({seed.replace("seed", "seed ")})' if seed else '')] = _secs(p/'elapsed_s.txt')
     ft, ms = {}, sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json'))
     keys = sorted((runs/'finetune').glob('*/frac*/seed*/run_key.txt'))
     # runs go 2 (or more) at a time: the phase's wall time is from the first run folder made to the last result written

@@ -30,7 +30,7 @@ from .train import Checkpoint, check_same_run, fit_run, quiet
 from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
-__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'trailing_mean', 'convergence',
+__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'stop_rule', 'convergence',
            'GraceEarlyStopping', 'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes',
            'confusion_rgb', 'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms',
            'average_precision', 'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
@@ -162,13 +162,23 @@ def _history(learn:Learner, # A fitted `Learner` (its recorder)
     return df
 
 # %% ../nbs/07_cd.ipynb #ca4af202
-def trailing_mean(
-    scores, # Scores so far, in order
-    k:int=1, # How many of the last scores to average (fewer at the start)
-)->float: # The mean of the last `k` scores
-    "The mean of the last `k` validation scores: what the early stop watches when `smooth` > 1."
+def stop_rule(
+    scores, # Validation scores so far (higher is better), one per epoch, in order
+    patience:int, # Epochs without a gain that end a run
+    min_delta:float=0., # Smallest gain that counts (fastai `EarlyStoppingCallback`'s rule: above the last best by more than this)
+    smooth:int=1, # Watch the mean of the last `smooth` scores (fewer at the start); 1: each score, as fastai
+    patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (rounded up); 0: `patience` alone
+)->dict: # wait (epochs since the last gain), patience (the one in force now), stop (bool: wait >= patience)
+    "The early-stopping rule, read off the scores so far: `GraceEarlyStopping` applies it after every epoch, `convergence` to a history."
     s = np.asarray(scores, dtype=float)
-    return float(s[-k:].mean())
+    ref, wait = -np.inf, 0
+    for v in pd.Series(s).rolling(smooth, min_periods=1).mean():   # the watched score at every epoch
+        if v - min_delta > ref:
+            ref, wait = v, 0
+        else:
+            wait += 1
+    p = max(patience, math.ceil(patience_frac * len(s) - 1e-9))
+    return dict(wait=wait, patience=p, stop=bool(len(s)) and wait >= p)
 
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
@@ -176,40 +186,37 @@ def convergence(
     epochs:int, # The cap: epochs the run was allowed
     patience:int|None=None, # Epochs without improvement that end a run; None: a tenth of `epochs` (at least 1)
     steps_per_epoch:int=1, # Optimiser steps per epoch
-    min_delta:float=0., # Smallest gain that counts as an improvement (fastai `EarlyStoppingCallback`'s rule)
-    smooth:int=1, # The rule watches the mean of the last `smooth` scores (`GraceEarlyStopping`); 1: each score
+    min_delta:float=0., # Smallest gain that counts as an improvement (`stop_rule`)
+    smooth:int=1, # The rule watches the mean of the last `smooth` scores (`stop_rule`); 1: each score
+    patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs run (`stop_rule`)
 )->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
-    "Best epoch (earliest of ties), steps taken, and whether the last `patience` epochs brought no gain above `min_delta`."
+    "Best epoch (earliest of ties), steps taken, and whether the run ended as `stop_rule` ends one: converged."
     s = np.asarray(scores, dtype=float)
     if not len(s): raise ValueError("convergence: no epochs in the history")
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
-    ref, wait = -np.inf, 0                               # EarlyStoppingCallback: better means above the last best by min_delta
-    for v in pd.Series(s).rolling(smooth, min_periods=1).mean():   # `trailing_mean` at every epoch
-        if v - min_delta > ref: ref, wait = v, 0
-        else: wait += 1
     n = len(s)
     return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
-                converged=bool(wait >= p), stop='patience' if n < epochs else 'cap')
+                converged=stop_rule(s, p, min_delta, smooth, patience_frac)['stop'], stop='patience' if n < epochs else 'cap')
 
 # %% ../nbs/07_cd.ipynb #0970625a
 class GraceEarlyStopping(EarlyStoppingCallback):
-    "fastai's `EarlyStoppingCallback` that never stops before `min_epochs` epochs have run, optionally watching a trailing mean."
+    "fastai's `EarlyStoppingCallback` with `stop_rule` (a trailing mean, a patience that grows), never stopping before `min_epochs` epochs."
     def __init__(self,
                  min_epochs:int=0, # Grace period in epochs: no stop before it ends
-                 smooth:int=1, # Watch the mean of the last `smooth` scores (`trailing_mean`); 1: each score, as fastai
-                 **kwargs, # `EarlyStoppingCallback`'s options: monitor, comp, min_delta, patience
+                 smooth:int=1, # Watch the mean of the last `smooth` scores (`stop_rule`); 1: each score, as fastai
+                 patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (`stop_rule`)
+                 **kwargs, # `EarlyStoppingCallback`'s options: monitor, min_delta, patience (higher scores are better)
                 ):
         super().__init__(**kwargs)
         self.min_epochs = min_epochs
         self.smooth = smooth
+        self.patience_frac = patience_frac
     def after_epoch(self):
-        scores = [v[self.idx] for v in self.recorder.values[-self.smooth:]]   # the recorder holds every epoch, replayed ones too
-        score = trailing_mean(scores, self.smooth)
-        self.new_best = bool(self.comp(score - self.min_delta, self.best))
-        if self.new_best: self.best = score
-        self.wait = 0 if self.new_best else self.wait + 1
-        if self.wait >= self.patience and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
+        scores = [v[self.idx] for v in self.recorder.values]   # the recorder holds every epoch, replayed ones too
+        r = stop_rule(scores, self.patience, self.min_delta, self.smooth, self.patience_frac)
+        self.wait = r['wait']
+        if r['stop'] and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
 # %% ../nbs/07_cd.ipynb #b2b02b1e
 class SaveBestModel(SaveModelCallback):
@@ -264,7 +271,7 @@ def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progr
         res = learn.validate(dl=test_dl)                 # [loss, precision, recall, f1, iou, ap]
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if used.threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[used.monitor], used.epochs, used.patience, spe, used.min_delta, used.smooth)
+    conv = convergence(hist[used.monitor], used.epochs, used.patience, spe, used.min_delta, used.smooth, used.patience_frac)
     best = conv['best_epoch']
     facts = dict(data=str(data), device=str(learn.dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
@@ -303,7 +310,7 @@ def finetune(
     held = {}
     sched = SchedLin(cfg.lr, 0.) if cfg.sched == 'linear' else SchedNo(cfg.lr, cfg.lr)
     keep = SaveBestModel(monitor=cfg.monitor, comp=np.greater, fname='best')
-    stop = [GraceEarlyStopping(cfg.min_epochs, cfg.smooth, monitor=cfg.monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
+    stop = [GraceEarlyStopping(cfg.min_epochs, cfg.smooth, cfg.patience_frac, monitor=cfg.monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
     # the shell: refuse another configuration's checkpoint, join the process group (torchrun: one process per GPU, DDP, bs per GPU,
     # rank 0 writes), data, learner, resume or a fresh start, the fit; then the test and the files
     return fit_run(out, used, lambda device, progress: _cd_dls(data, cfg, device, progress, held),

@@ -170,6 +170,7 @@ class FinetuneConfig(RunConfig):
     min_delta:float=0. # Smallest gain of `monitor` that counts as better for `patience` (e.g. 0.005: half an AP point)
     min_epochs:int=0 # No early stop before this many epochs: a grace period (random init sits on a plateau first)
     smooth:int=1 # Validations the early stop averages: `patience` watches the mean of the last `smooth` scores (a noisy curve that still rises on trend keeps running); 1: each epoch's own score (fastai's rule)
+    patience_frac:float=0. # The patience grows with the run: at least this fraction of the epochs so far (0.25: a run at epoch 40 stops after 10 without a gain), so that a slow riser is not called converged; 0: `patience` alone
     joint:bool=False # Both dates through the encoder as one batch: BatchNorm statistics shared by the dates, ~18% less time per step on a CPU; False: a pass per date (the authors)
     sched:str='linear' # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
     threshold:str='argmax' # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
@@ -196,6 +197,7 @@ class FinetuneConfig(RunConfig):
         if self.sched not in ('linear', 'constant'): raise ValueError(f"sched={self.sched!r}: use 'linear' or 'constant'")
         if not 0 <= self.min_epochs <= self.epochs: raise ValueError(f"min_epochs={self.min_epochs}: need 0 <= min_epochs <= epochs={self.epochs}")
         if self.smooth < 1: raise ValueError(f"smooth={self.smooth}: need at least 1 validation to average")
+        if not 0 <= self.patience_frac < 1: raise ValueError(f"patience_frac={self.patience_frac}: need 0 <= patience_frac < 1 (a fraction of the epochs run)")
         if not 0 <= self.min_delta < 1: raise ValueError(f"min_delta={self.min_delta}: need 0 <= min_delta < 1 (a gain of the validation score)")
         if self.patience is not None and not 1 <= self.patience < self.epochs:
             raise ValueError(f"patience={self.patience}: need 1 <= patience < epochs={self.epochs} (or None: no early stop)")

@@ -2,7 +2,7 @@
 import dataclasses, subprocess, sys
 from pathlib import Path
 import pytest
-from sadl.reproduce import PRESETS, METHODS, prepare_data, run_key, reproduce
+from sadl.reproduce import PRESETS, METHODS, prepare_data, run_key, reproduce, pretrain_dir
 from sadl.data import SegPatches, CDPatches
 from sadl.tiling import SadlDataError
 
@@ -52,7 +52,7 @@ def test_cli_help(console):
 def _keys_of_tiny(tmp_path, monkeypatch):
     "Run keys `pretrain_all`/`finetune_all` give the tiny preset, with stand-ins for pre-training and fine-tuning."
     import json, sadl.learner, sadl.cd
-    from sadl.reproduce import pretrain_all, finetune_all
+    from sadl.reproduce import pretrain_all, finetune_all, pretrain_inits
     def fake_pretrain(data, out, *a, **kw):
         (Path(out)/'backbone.pth').write_text('x'); return Path(out)/'backbone.pth'
     def fake_finetune(data, out, *a, **kw):
@@ -60,11 +60,13 @@ def _keys_of_tiny(tmp_path, monkeypatch):
     monkeypatch.setattr(sadl.learner, 'pretrain', fake_pretrain); monkeypatch.setattr(sadl.cd, 'finetune', fake_finetune)
     monkeypatch.chdir(tmp_path)                          # relative paths: keys do not depend on tmp_path
     p, out = PRESETS['tiny'], Path('runs')
-    bbs = pretrain_all(p, Path('data/seg'), out, progress=False)
-    df = finetune_all(p, Path('data/cd'), out, {'random': 'random', **bbs}, progress=False)
+    _, _, inits = pretrain_inits(p, Path('data/seg'), out, progress=False)   # paired: seeds 1 and 2 pre-train too
+    assert inits['sadl'] == {s: pretrain_dir(out, s)/'sadl'/'backbone.pth' for s in (0, 1, 2)}
+    df = finetune_all(p, Path('data/cd'), out, inits, progress=False)
     Path('data/seg/B').mkdir(parents=True)               # every method, 'seco' and 'sadl_natural' included
     pretrain_all(dataclasses.replace(p, methods=list(METHODS)), Path('data/seg'), out, progress=False)
     pre = {m: (out/'pretrain'/m/'run_key.txt').read_text() for m in METHODS}
+    pre.update({f'{m}/seed{s}': (pretrain_dir(out, s)/m/'run_key.txt').read_text() for s in (1, 2) for m in p.methods})
     return pre, {f'{r.init}/{r.frac:g}/{r.seed}': r.run_key for r in df.itertuples()}
 
 def test_run_keys_of_tiny_unchanged(tmp_path, monkeypatch):
@@ -75,13 +77,14 @@ def test_run_keys_of_tiny_unchanged(tmp_path, monkeypatch):
         'sadl': 'ef635e1f9c4d', 'sadl_paste': 'eae065a271fb', 'sadl_color': '44dec8ad65d5', 'sadl_natural': 'f9536655ac23',
         'sadl_n1': 'c9e52bdc2614', 'sadl_n4': 'ab6f37ddcd61', 'sadl_n64': '3a86823f10da', 'insup': 'b9a730f33d49',
         'moco': 'ca33400edf76', 'densecl': '9681cc947dd3', 'cmc': 'f84e6f9401dd', 'seco': '4c737bb656ff',
-    }   # recorded when the tiny preset moved to width 16, fp32 and fine-tuning to convergence (issue 17)
+        'insup/seed1': 'ec361ccffa9b', 'sadl/seed1': '93b8b3542d38', 'insup/seed2': 'a9b706d7bda7', 'sadl/seed2': 'a563b8a78ae8',
+    }   # seed 0: recorded when the tiny preset moved to width 16, fp32 and fine-tuning to convergence; seeds 1, 2: paired pre-training (issue 17)
     assert ft == {
-        'random/0.05/0': '149bb5713e4a', 'random/0.05/1': '4b4a18282a11', 'random/0.05/2': '7bfc55d07afb', 'random/0.2/0': 'c6055ea7f0ef',
-        'random/0.2/1': 'f09ed59e1b88', 'random/0.2/2': 'ea629bccc92f', 'random/1/0': '03a5c843b33c', 'random/1/1': 'cbe8496ce57c',
-        'random/1/2': 'dd6c18c3db64', 'insup/0.05/0': '4cabaffcd0db', 'insup/0.05/1': 'e786ed78c1e0', 'insup/0.05/2': '47a2803b028f',
-        'insup/0.2/0': 'ce3324345ca7', 'insup/0.2/1': '12614c258908', 'insup/0.2/2': '49173a4954bb', 'insup/1/0': '54cc20f7cfe9',
-        'insup/1/1': '20865c4a24b6', 'insup/1/2': '4c472ceb38bc', 'sadl/0.05/0': 'bbe540ae561e', 'sadl/0.05/1': '2f8ed7155820',
-        'sadl/0.05/2': '384650fa88bf', 'sadl/0.2/0': '0f88c7fc8dd2', 'sadl/0.2/1': '21e96577cdd3', 'sadl/0.2/2': '6840f00bb98c',
-        'sadl/1/0': '4a6d9ec09b8a', 'sadl/1/1': 'bea681c9725c', 'sadl/1/2': 'eddd43f365cf',
-    }   # recorded when tiny's fine-tuning moved to a smoothed stop (mean of 5, min_delta 0.02) under a 2,560-step cap (issue 17)
+        'random/0.05/0': '4ca806dbceef', 'random/0.05/1': '22ce37e9e5bd', 'random/0.05/2': '9541d588db5f', 'random/0.2/0': 'fa8852fbb31b',
+        'random/0.2/1': 'b547330e62a0', 'random/0.2/2': '278f153e2442', 'random/1/0': '654531fa727a', 'random/1/1': '1d912dd81245',
+        'random/1/2': '2d7bcd8eef10', 'insup/0.05/0': 'ee5a07fbfdb6', 'insup/0.05/1': 'daac9d3df32f', 'insup/0.05/2': '8f3caf3d5718',
+        'insup/0.2/0': '1f3ee20ea90d', 'insup/0.2/1': '1f125ea8b749', 'insup/0.2/2': '925c17779528', 'insup/1/0': '5368a3ce192e',
+        'insup/1/1': '2fedf3c3f0f1', 'insup/1/2': 'a1ad66705980', 'sadl/0.05/0': '9c55d81c8576', 'sadl/0.05/1': 'aaa67fb6b262',
+        'sadl/0.05/2': '76a7ac23ad50', 'sadl/0.2/0': '6a89c2807371', 'sadl/0.2/1': '3566f4b89432', 'sadl/0.2/2': 'bdfd8cf7f060',
+        'sadl/1/0': '6c8f02d8637b', 'sadl/1/1': 'ec39dbbff0c9', 'sadl/1/2': 'c6436dbb2d5a',
+    }   # recorded when tiny's stop got a patience that grows with the run (a quarter of it), a 3,200-step cap and paired pre-training (issue 17)
