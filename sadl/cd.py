@@ -243,21 +243,25 @@ def _finished(mj:Path, used:FinetuneConfig)->dict: # the test metrics of the fin
     check_same_run(mj, m.get('config'), used, ignore=_FREE)   # another configuration: refused
     return {k: float(m[k]) for k in (*METRICS, 'ap')}
 
+# %% ../nbs/07_cd.ipynb #e47b4aeb
 def _discard(out:Path): # an unfinished run's checkpoint and best weights
     (out/'checkpoint.pth').unlink(missing_ok=True)
     shutil.rmtree(out/'.best', ignore_errors=True)
 
+# %% ../nbs/07_cd.ipynb #858ca08c
 def _cd_dls(data, cfg:FinetuneConfig, device, progress:bool, held:dict): # training and validation loaders; the test loader in held['test']
     dls = cd_dataloaders(data, bs=cfg.bs, frac=cfg.frac, seed=cfg.seed, device=device, progress=progress, epoch_size=cfg.epoch_size, cache=cfg.cache)
     held['test'] = cd_test_dl(dls, split=cfg.test_split, bs=cfg.bs, progress=progress)   # up front: a missing split fails before training
     return dls
 
+# %% ../nbs/07_cd.ipynb #ede33dad
 def _cd_run_learner(dls, cfg:FinetuneConfig, out:Path, cbs:list)->Learner: # `cd_learner` with DDP, bf16 and the best weights in out/.best
     learn = cd_learner(dls, cfg, cbs=[*cbs, SaDLDistributed()] if get_world_size() > 1 else cbs)
     if use_bf16(cfg.precision, torch.device(dls.device)): learn.add_cb(BF16Autocast())
     learn.path, learn.model_dir = out, '.best'           # removed at the end; on several processes rank 0 saves and every rank loads
     return learn
 
+# %% ../nbs/07_cd.ipynb #8131679d
 def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progress:bool, t0:float)->dict: # the test metrics
     "Test the best epoch's model (loaded by `SaveBestModel`), then write history.csv, model.pth, config.json and, last, metrics.json (rank 0)."
     ap_metric = next(m for m in learn.metrics if isinstance(m, ChangeAP))
@@ -288,6 +292,7 @@ def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progr
         _discard(out)                                    # only now: a kill before metrics.json leaves a run that resumes
     return test
 
+# %% ../nbs/07_cd.ipynb #f55eca2a
 @config_kwargs(FinetuneConfig)
 def finetune(
     data:str|Path, # CD data folder: A/ B/ label/ and list/{train,val,test}.txt
