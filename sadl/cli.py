@@ -4,19 +4,18 @@
 
 # %% auto #0
 __all__ = ['USER_ERRORS', 'need', 'quiet_third_party', 'cli_errors', 'new_folder', 'check_out', 'check_device', 'show_progress',
-           'sadl_tile', 'sadl_synth', 'sadl_pretrain', 'sadl_finetune', 'sadl_predict', 'sadl_reproduce', 'sadl_probe',
-           'sadl_figures']
+           'sadl_tile', 'sadl_synth', 'config_params', 'cli_config', 'config_options', 'sadl_pretrain', 'sadl_finetune',
+           'sadl_predict', 'sadl_reproduce', 'sadl_probe', 'sadl_figures']
 
 # %% ../nbs/09_cli.ipynb #f8c61b00
-import contextlib, json, os, re, shutil, sys, time, warnings
+import contextlib, dataclasses, functools, inspect, json, os, re, shutil, sys, time, typing, warnings
 from pathlib import Path
+from fastcore.docments import docments
 from fastcore.script import call_parse, Param, store_true
-from .config import POOLS, SWAPS, PRECISIONS, PretrainConfig, FinetuneConfig
+from .config import CACHES, PretrainConfig, FinetuneConfig, choices
 from .registry import METHODS, INITS   # plain Python: the method names, checked before torch loads
 
-# %% ../nbs/09_cli.ipynb #8537ba46
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
-
+# %% ../nbs/09_cli.ipynb #17b5e1d7
 def need(
     ok:bool, # The check
     opt:str, # Option name without dashes, e.g. 'frac'
@@ -26,6 +25,8 @@ def need(
     "Raise `ValueError('--opt value: why')` unless `ok`."
     if not ok: raise ValueError(f"--{opt} {value}: {why}")
 
+# %% ../nbs/09_cli.ipynb #dbe4aafb
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 _IO_TEXT = ('file write failed', 'PytorchStreamWriter failed', 'No space left', 'Read-only file system', 'Disk quota')
 
@@ -45,12 +46,14 @@ def _user_message(e:BaseException)->str|None:
     lines = [l.strip() for l in msg.splitlines() if l.strip()] or [type(e).__name__]
     return lines[0] + (' ...' if len(lines) > 1 else '')
 
+# %% ../nbs/09_cli.ipynb #3ce3c71e
 def quiet_third_party():
     "Silence the known harmless noise of the libraries under a command: fastai's torch.jit.script FutureWarning, rasterio's NotGeoreferencedWarning, OpenCV's log."
     warnings.filterwarnings('ignore', message=r'.*torch\.jit\.script.*', category=FutureWarning)
     warnings.filterwarnings('ignore', message=r'.*no geotransform.*')                 # rasterio.errors.NotGeoreferencedWarning
     os.environ.setdefault('OPENCV_LOG_LEVEL', 'ERROR')
 
+# %% ../nbs/09_cli.ipynb #09c8ba1e
 @contextlib.contextmanager
 def cli_errors(
     prog:str, # Command name, e.g. 'sadl_tile'
@@ -61,12 +64,15 @@ def cli_errors(
     try: yield
     except KeyboardInterrupt:
         if debug: raise
-        print(f"{prog}: interrupted", file=sys.stderr); raise SystemExit(130)
+        print(f"{prog}: interrupted", file=sys.stderr)
+        raise SystemExit(130)
     except Exception as e:
         msg = _user_message(e)
         if debug or msg is None: raise
-        print(f"{prog}: error: {msg}", file=sys.stderr); raise SystemExit(2)
+        print(f"{prog}: error: {msg}", file=sys.stderr)
+        raise SystemExit(2)
 
+# %% ../nbs/09_cli.ipynb #c2b1adce
 @contextlib.contextmanager
 def new_folder(
     path, # Output folder of the command (None: nothing to watch)
@@ -79,7 +85,7 @@ def new_folder(
         if not existed: shutil.rmtree(p, ignore_errors=True)
         raise
 
-# %% ../nbs/09_cli.ipynb #787b58e6
+# %% ../nbs/09_cli.ipynb #99985f4c
 def check_out(
     path, # The output the command will write
     opt:str='out', # Its option name
@@ -95,6 +101,7 @@ def check_out(
     if not q.is_dir(): raise NotADirectoryError(f"--{opt} {p}: {q} is a file, not a folder")
     if not os.access(q, os.W_OK | os.X_OK): raise PermissionError(f"--{opt} {p}: {q} is not writable (read-only or not yours); choose another --{opt}")
 
+# %% ../nbs/09_cli.ipynb #ff8556f7
 _DEVICE = re.compile(r'^(cpu|mps|cuda(:\d+)?)$')
 
 def check_device(
@@ -110,11 +117,31 @@ def check_device(
         if ':' in device and int(device.split(':')[1]) >= n: raise ValueError(f"--device {device}: this machine has {n} GPU(s) (cuda:0..cuda:{n - 1})")
     if device == 'mps' and not torch.backends.mps.is_available(): raise ValueError("--device mps: MPS is not available on this machine; use --device cpu")
 
+# %% ../nbs/09_cli.ipynb #89233da4
 def show_progress(
     quiet:bool=False, # --quiet
 )->bool: # Whether to draw progress bars
     "Progress bars only for a person at a terminal: never into a log file or a pipe."
     return not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+
+# %% ../nbs/09_cli.ipynb #0184e77a
+def _tile_summary(
+    r:dict, # What `sadl.tiling.tile_scenes` returned
+    cd:bool, # Whether the data are CD pairs (else seg tiles)
+    drop:bool, # Whether empty patches were dropped
+)->str: # The lines `sadl_tile` prints: the patches and the split (and the label's class)
+    "What `sadl_tile` says it wrote."
+    how = {'own': "the source's own split", 'scene': 'by scene (no scene in two splits)', 'patch': 'by patch',
+           'block': f"by spatial blocks of {'/'.join(map(str, r['blocks']))} px (no shared pixels; {r['block_dropped']} patches on block borders dropped)"}[r['split_by']]
+    keep = ', --keep_empty keeps them' if drop and not cd else ''
+    empty = f"{r['dropped']} {'change-free' if cd else 'building-free'} dropped{keep}" if drop else 'empty ones kept'
+    edge = (f"edge remainder dropped: {r['edge_dropped']} px, {r['edge_dropped_frac']:.1%} of the scenes" if r['edge_dropped']
+            else 'every pixel in a patch')
+    lines = [f"{r['layout']}: {r['scenes']} scene(s) -> {r['written']} patches in {r['out']} ({empty}; {edge}); split {how}: {r['splits']}"]
+    if c := r['mask_class']:
+        name = f"class {c['name']!r}, " if c['name'] else ''
+        lines.append(f"label: {name}colour {'{},{},{}'.format(*c['colour'])}, {r['label_frac']:.1%} of the pixels of the patches written")
+    return '\n'.join(lines)
 
 # %% ../nbs/09_cli.ipynb #3006aca2
 @call_parse
@@ -149,7 +176,8 @@ def sadl_tile(
     with cli_errors('sadl_tile', debug):
         need(size >= 8, 'size', size, 'the patch size must be >= 8')
         need(stride is None or 1 <= stride, 'stride', stride, 'must be >= 1')
-        for o, v in (('val', val), ('test', test)): need(v is None or 0 <= v < 1, o, v, 'a fraction must be in [0, 1)')
+        for o, v in (('val', val), ('test', test)):
+            need(v is None or 0 <= v < 1, o, v, 'a fraction must be in [0, 1)')
         need(val is None or test is None or val + test < 1, 'val', val, f'--val + --test must leave some for train (--test {test})')
         need(block is None or (block >= size and block % size == 0), 'block', block, f'must be a multiple of --size {size}')
         need(binarize is None or 1 <= binarize <= 65535, 'binarize', binarize, 'the threshold must be in [1, 65535]')
@@ -160,7 +188,8 @@ def sadl_tile(
         check_out(out)
         from sadl.tiling import detect_layout, tile_scenes, parse_bands, parse_colour
         bands = parse_bands(bands)
-        try: class_colour = class_colour and parse_colour(class_colour)
+        try:
+            class_colour = class_colour and parse_colour(class_colour)
         except ValueError: need(False, 'class_colour', class_colour, 'give R,G,B (three numbers in 0..255, e.g. 60,16,152) or #RRGGBB')
         lay = detect_layout(src)
         print(f"recognised: {lay['name']}, {len(lay['scenes'])} scene(s)")
@@ -168,15 +197,7 @@ def sadl_tile(
         r = tile_scenes(src, out, size=size, stride=stride, edge='pad' if pad else edge, drop_empty=drop, val=val, test=test, seed=seed,
                         split_by=split_by, block=block, binarize=binarize, mask_class=class_name, class_colour=class_colour, classes=classes,
                         bands=bands, stretch=stretch, force=force, progress=show_progress(quiet))
-        how = {'own': "the source's own split", 'scene': 'by scene (no scene in two splits)', 'patch': 'by patch',
-               'block': f"by spatial blocks of {'/'.join(map(str, r['blocks']))} px (no shared pixels; {r['block_dropped']} patches on block borders dropped)"}[r['split_by']]
-        empty = f"{r['dropped']} {'building-free' if not lay['cd'] else 'change-free'} dropped" + (', --keep_empty keeps them' if drop and not lay['cd'] else '') \
-                if drop else 'empty ones kept'
-        edge_s = (f"edge remainder dropped: {r['edge_dropped']} px, {r['edge_dropped_frac']:.1%} of the scenes" if r['edge_dropped']
-                  else 'every pixel in a patch')
-        print(f"{r['layout']}: {r['scenes']} scene(s) -> {r['written']} patches in {r['out']} ({empty}; {edge_s}); split {how}: {r['splits']}")
-        if c := r['mask_class']: print(f"label: {'class ' + repr(c['name']) + ', ' if c['name'] else ''}colour {'{},{},{}'.format(*c['colour'])}, "
-                                       f"{r['label_frac']:.1%} of the pixels of the patches written")
+        print(_tile_summary(r, lay['cd'], drop))
         if r['leaks']: print("sadl_tile: warning: --split_by patch puts neighbouring (with --stride < --size, overlapping) patches of "
                              "one scene in different splits: metrics on this split are inflated. Use it only to compare with the paper.",
                              file=sys.stderr)
@@ -203,20 +224,112 @@ def sadl_synth(
         with new_folder(out): root = make_synthetic(out, kind=kind, n=n, size=size, seed=seed, density=density, progress=show_progress())
         print(f"wrote {n} {kind} tiles of {size}x{size} to {root}")
 
+# %% ../nbs/09_cli.ipynb #d5388450
+def _option_help(
+    doc:str|None, # The field's docments comment
+    names:tuple, # The configuration's option names
+    default, # The field's default
+)->str: # The field's help on the command line
+    "A field's comment as `--help` text: an option in backticks becomes --name; `None:` is `default:` when the default is None."
+    text = re.sub(r'`([^`]+)`', lambda m: f'--{m[1]}' if m[1] in names else m[1], doc or '')
+    return text.replace('None:', 'default:') if default is None else text
+
+# %% ../nbs/09_cli.ipynb #19fc6253
+def _field_docs(
+    cls:type, # A configuration class
+)->dict: # {field name: its docments comment}
+    "The comments of the fields of `cls` and of the configuration classes it extends."
+    docs = {}
+    for c in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(c): docs.update({k: v for k, v in docments(c, returns=False).items() if v})
+    return docs
+
+# %% ../nbs/09_cli.ipynb #bbc43369
+def config_params(
+    cls:type, # A configuration class (a `sadl.config.RunConfig` dataclass)
+    but:tuple=(), # Fields that are not options of the command (it sets them itself)
+)->list: # Keyword-only `inspect.Parameter`s, annotated with fastcore `Param`s
+    "The command-line options of the fields of `cls`: name, default, help (the field's comment), type and choices (`sadl.config.choice`)."
+    docs, hints, opts = _field_docs(cls), typing.get_type_hints(cls), choices(cls)
+    res = []
+    for f in dataclasses.fields(cls):
+        if f.name in but: continue
+        text = _option_help(docs.get(f.name), cls.names(), f.default)
+        typ = next((a for a in typing.get_args(hints[f.name]) if a is not type(None)), hints[f.name])   # int|None: int
+        if typ is bool:
+            name = f'no_{f.name}' if f.default else f.name                # a flag that is on by default is turned off
+            p = Param(f"Turn off: {text}" if f.default else text, store_true)
+        else:
+            name = f.name
+            p = Param(text, typ, choices=tuple(c for c in opts.get(f.name, ()) if c is not None) or None)
+        res.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False if typ is bool else f.default, annotation=p))
+    return res
+
+# %% ../nbs/09_cli.ipynb #676aef86
+def _as_options(
+    msg:str, # The message of a configuration's check, e.g. "frac=1.5: must be in (0, 1]"
+    names:tuple, # The configuration's option names
+)->str: # The message with the options written as on the command line: "--frac 1.5: must be in (0, 1]"
+    "Each `name=value` of an option before the first ': ' of `msg` written `--name value`."
+    head, sep, tail = msg.partition(': ')
+    def _opt(m): return f"--{m[1]} " + m[2].strip("'") if m[1] in names else m[0]   # a quoted string: its text
+    return re.sub(r"\b(\w+)=('[^']*'|[^\s,]+)", _opt, head) + sep + tail
+
+# %% ../nbs/09_cli.ipynb #54d7cfbe
+def cli_config(
+    cls:type, # The command's configuration class
+    **options, # Its fields, as the command received them
+): # The validated configuration
+    "`cls.make(**options).validate()`, whose error names the option as the command line does (`--frac 1.5: ...`)."
+    try: return cls.make(**options).validate()
+    except (ValueError, FileNotFoundError) as e: raise type(e)(_as_options(str(e), cls.names())) from None
+
+# %% ../nbs/09_cli.ipynb #8d6402fb
+def config_options(
+    cls:type, # The command's configuration class
+    but:tuple=(), # Fields the command sets itself (not options)
+): # decorator
+    "The fields of `cls` (less `but`) become options of the decorated command, after its positional parameters; it receives them as `**options`."
+    params = config_params(cls, but)
+    flags = {p.name: p.name[3:] for p in params if p.name not in cls.names()}   # --no_NAME: NAME=False
+    def _deco(f):
+        sig = inspect.signature(f)
+        own = [p for p in sig.parameters.values() if p.kind != p.VAR_KEYWORD]
+        clash = sorted({p.name for p in own} & {p.name for p in params})
+        if clash: raise TypeError(f"{f.__name__}: {clash} are options of {cls.__name__} already")
+        head = [p for p in own if p.kind == p.POSITIONAL_OR_KEYWORD]
+        tail = [p for p in own if p.kind == p.KEYWORD_ONLY]
+        full = sig.replace(parameters=head + params + tail)
+        fields = {p.name for p in params}
+        @functools.wraps(f)
+        def _f(*args, **kwargs):
+            b = full.bind(*args, **kwargs)
+            b.apply_defaults()
+            kw = {k: v for k, v in b.arguments.items() if k not in fields}
+            options = {flags.get(k, k): (not v if k in flags else v) for k, v in b.arguments.items() if k in fields}
+            return f(**kw, **options)
+        _f.__signature__ = full
+        return _f
+    return _deco
+
 # %% ../nbs/09_cli.ipynb #2ffced21
 _P = PretrainConfig()   # the defaults of the options
 
 def _method_options(
     method:str, # A key of `sadl.registry.METHODS`
-    **given, # Switches as the command line gives them: pool, sd, swap, n_points
-)->dict: # Options of `PretrainConfig`: method, and the switches
-    "The pre-training options of `method`: its registry switches, overridden by the switches given away from their defaults."
-    dflt = {k: getattr(_P, k) for k in given}
-    changed = {k: v for k, v in given.items() if v != dflt[k]}
-    return {**dflt, 'method': 'sadl', **METHODS[method], **changed}
+    **given, # Options of `PretrainConfig` as the command line gives them (with the switches pool, sd, swap, n_points)
+)->dict: # Options of `PretrainConfig`: `given`, method and the method's switches
+    "The pre-training options of `method`: its registry switches, overridden by the options given away from their defaults."
+    changed = {k: v for k, v in given.items() if v != getattr(_P, k)}
+    return {**given, 'method': 'sadl', **METHODS[method], **changed}
 
-# %% ../nbs/09_cli.ipynb #058dcf74
-def _check_building_masks(data:Path, method:str, swap:str|None, ok:bool):
+# %% ../nbs/09_cli.ipynb #cc733298
+def _check_building_masks(
+    data:Path, # The --data folder
+    method:str, # `PretrainConfig.method`
+    swap:str|None, # `PretrainConfig.swap`
+    ok:bool, # --labels_are_buildings
+):
     "Refuse a change-detection folder (B/, label/ = change masks) for a method that learns from building masks."
     if method not in ('sadl', 'insup') or ok: return                 # the contrastive baselines read no labels
     rec = data/'tiling.json'
@@ -225,59 +338,41 @@ def _check_building_masks(data:Path, method:str, swap:str|None, ok:bool):
         raise ValueError(f"--data {data}: holds B/, a change-detection folder whose label/ are change masks, not building masks; "
                          "pass a seg folder (A/ label/ of building masks), or --labels_are_buildings if label/ are building masks of A")
 
+# %% ../nbs/09_cli.ipynb #058dcf74
 @call_parse
+@config_options(PretrainConfig, but=('sd', 'method'))   # sd: --no_sd; method: --method (the registry's names)
 def sadl_pretrain(
     data:Param("Seg dataset folder (A/, label/, list/); for --swap natural also B/ (label/ = building masks of A)", str, required=True)=None,
     out:Param("Output folder (backbone.pth, checkpoint.pth, history.csv, config.json)", str, required=True)=None,
-    epochs:int=_P.epochs, # Epochs (paper: 200)
-    bs:int=_P.bs, # Batch size (paper: 64)
-    size:int=_P.size, # Side of the views (paper: 256)
-    n_points:int=_P.n_points, # Points per class (paper: 16)
-    pool:Param("Tokens: sample (SaDL), masked (masked pooling), global (SimSiam baseline)", str, choices=POOLS)=_P.pool,
+    method:Param("A method of sadl.registry (as sadl_reproduce --methods): SaDL, an ablation (its switches, overridden by --pool --no_sd --no_bs --swap --n_points set away from their defaults) or a Table I baseline (seco needs B/)", str, choices=tuple(METHODS))=_P.method,
     no_sd:store_true=False, # Without the semantic-dissimilarity loss L_sd
     no_bs:store_true=False, # Without background swap (no view 3, no L_s2)
-    swap:Param("How view 3 is made", str, choices=tuple(s for s in SWAPS if s))=_P.swap,
-    lr:float=_P.lr, # Initial learning rate (paper: 0.01)
-    init:str=_P.init, # torchvision ResNet-18 state-dict file to start from (paper: ImageNet)
-    seed:int=_P.seed, # Seed of everything random
-    frac:float=_P.frac, # Fraction of the training patches
+    *,
     device:str=None, # cpu, cuda, cuda:1...; default cuda if available
     resume:store_true=False, # Continue the run in --out from its checkpoint
     restart:store_true=False, # Discard the run in --out (checkpoint.pth, history.csv, backbone.pth) and start over
     labels_are_buildings:store_true=False, # DATA has B/ but its label/ are building masks of A (not change masks): train on it
     num_workers:int=0, # Data loader workers
-    precision:Param("auto: bf16 on CUDA, fp32 on CPU; fast: also bf16 on CPUs with AVX512-BF16/AMX (about 1.5x faster)", str, choices=PRECISIONS)=_P.precision,
-    width:int=_P.width, # ResNet-18 width (paper: 64); e.g. 32 for CPU presets (the backbone then fits only sadl's width-32 models)
-    channels:int=_P.channels, # FPN channels (paper: 256)
-    proj_dim:int=_P.proj_dim, # Projection size D (paper: 1024; hidden 2D, predictor D/4)
-    cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=('memory', 'memmap'))='memory',
+    cache:Param("memory: decode into RAM; memmap: decode once into DATA/.sadl_cache (uint8 .npy), map it in later runs", str, choices=CACHES)='memory',
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
-    method:Param("A method of sadl.registry (as sadl_reproduce --methods): SaDL, an ablation (its switches, overridden by --pool --no_sd --no_bs --swap --n_points set away from their defaults) or a Table I baseline (seco needs B/)", str, choices=tuple(METHODS))=_P.method,
     no_check:store_true=False, # Skip the end-of-run check: the building probe of the backbone against its start, on the val split
     debug:store_true=False, # Show the traceback of an error
+    **options, # The other options of `PretrainConfig` (`config_options`): epochs, bs, size, n_points, pool, swap, lr, ...
 ):
     "SaDL pre-training (or a Table I baseline, --method); writes OUT/backbone.pth, a ResNet-18 state dict. Several GPUs: `torchrun --nproc_per_node N $(which sadl_pretrain) ...`"
     with cli_errors('sadl_pretrain', debug):
-        need(epochs >= 1, 'epochs', epochs, 'must be >= 1'); need(bs >= 2, 'bs', bs, 'the batch size must be >= 2 (BatchNorm)')
-        need(size >= 32 and size % 32 == 0, 'size', size, 'must be a multiple of 32')
-        need(n_points >= 1, 'n_points', n_points, 'must be >= 1'); need(lr > 0, 'lr', lr, 'must be > 0')
-        need(0 < frac <= 1, 'frac', frac, 'the fraction of patches must be in (0, 1]')
         need(num_workers >= 0, 'num_workers', num_workers, 'must be >= 0')
-        need(width >= 1, 'width', width, 'must be >= 1 (64 = the paper\'s ResNet-18)')
-        need(channels >= 1, 'channels', channels, 'must be >= 1'); need(proj_dim >= 4, 'proj_dim', proj_dim, 'must be >= 4')
         need(not (resume and restart), 'restart', '', 'give --resume (continue the run in --out) or --restart (start it over), not both')
-        if init is not None and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: file not found (a torchvision ResNet-18 state dict)")
+        if no_bs: options['swap'] = None
+        cfg = cli_config(PretrainConfig, **_method_options(method, sd=not no_sd, **options))
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile or sadl_synth)")
-        opts = _method_options(method, pool=pool, sd=not no_sd, swap=None if no_bs else swap, n_points=n_points)
-        _check_building_masks(Path(data), opts['method'], opts['swap'], labels_are_buildings)
+        _check_building_masks(Path(data), cfg.method, cfg.swap, labels_are_buildings)
         check_out(out)
         ck = Path(out)/'checkpoint.pth'
         if ck.is_file() and not (resume or restart):
             raise FileExistsError(f"{ck} exists: pass --resume to continue that run, --restart to discard it and start over, or choose another --out")
         check_device(device)
-        cfg = PretrainConfig.make(epochs=epochs, bs=bs, size=size, lr=lr, init=init, seed=seed, frac=frac, precision=precision,
-                                  width=width, channels=channels, proj_dim=proj_dim, **opts)
         from sadl.learner import pretrain
         if restart:
             for f in ('checkpoint.pth', 'history.csv', 'backbone.pth'): (Path(out)/f).unlink(missing_ok=True)
@@ -300,51 +395,27 @@ def _learning_line(
     return ("learned: " if v['learned'] else "warning: DID NOT LEARN (do not use this backbone as a pre-trained one): ") + v['text']
 
 # %% ../nbs/09_cli.ipynb #d500fefb
-_F = FinetuneConfig()   # the defaults of the options
-
 @call_parse
+@config_options(FinetuneConfig)
 def sadl_finetune(
     data:str=None, # CD data folder (A/ B/ label/ list/{train,val,test}.txt)
     out:str='finetune', # Output folder: metrics.json, history.csv, model.pth
-    frac:float=_F.frac, # Fraction of the training labels, in (0, 1]: 0.01, 0.05, 0.2 or 1
-    init:str=_F.init, # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
-    epochs:int=_F.epochs, # Training epochs (the cap when --patience is given)
-    patience:int=_F.patience, # Stop after this many epochs without a better validation score (converged); default: all epochs
-    min_delta:float=_F.min_delta, # Smallest gain of the validation score that counts as better for --patience (e.g. 0.01)
-    min_epochs:int=_F.min_epochs, # No early stop before this many epochs (a grace period)
-    smooth:int=_F.smooth, # --patience watches the mean of the last SMOOTH validation scores (1: each score)
-    sched:Param("Learning rate: linear (decayed to 0 over --epochs, the paper) or constant (for --patience)", str, choices=('linear', 'constant'))=_F.sched,
-    joint:store_true=False, # Both dates through the encoder as one batch (shared BatchNorm statistics; faster on a CPU)
-    bs:int=_F.bs, # Batch size
-    lr:float=_F.lr, # Initial learning rate
-    seed:int=_F.seed, # Random seed
-    channels:int=_F.channels, # Pyramid channels of the encoder
-    width:int=_F.width, # ResNet-18 width of a random init (default 64); a backbone file's width is read from the file
-    epoch_size:int=_F.epoch_size, # Training pairs per epoch (passes cycled or cut: the same steps at every fraction); default: one pass
-    monitor:Param("Validation metric that picks the best epoch", str, choices=('f1', 'ap'))=_F.monitor,
-    threshold:Param("Decision on test: argmax (p >= 0.5, the paper) or val (the F1-best threshold on validation)", str, choices=('argmax', 'val'))=_F.threshold,
-    precision:Param("fp32; bf16; fast: bf16 on CUDA and CPUs with bf16 units", str, choices=('fp32', 'bf16', 'fast'))=_F.precision,
+    *,
     device:str=None, # 'cuda' or 'cpu'; default: cuda when available
     resume:store_true=False, # Continue the run in --out from its checkpoint (a finished run: print its results)
     restart:store_true=False, # Discard the run in --out (checkpoint.pth, history.csv, model.pth, config.json, metrics.json) and start over
     force:store_true=False, # Overwrite the results of an earlier run in OUT
     quiet:store_true=False, # No progress bars or per-epoch table
     debug:store_true=False, # Show the traceback of an error
+    **options, # The options of `FinetuneConfig` (`config_options`): frac, init, epochs, bs, lr, ...
 ):
     "Fine-tune the SaDL change-detection network on a fraction of the labels and test the best model (Sec. IV-B)."
     with cli_errors('sadl_finetune', debug):
         if data is None: raise ValueError("--data DIR is required (a folder with A/ B/ label/ and list/)")
-        need(0 < frac <= 1, 'frac', frac, 'the fraction of training labels must be in (0, 1]')
-        need(bs >= 1, 'bs', bs, 'the batch size must be >= 1'); need(epochs >= 1, 'epochs', epochs, 'must be >= 1')
-        need(lr > 0, 'lr', lr, 'must be > 0'); need(channels >= 1, 'channels', channels, 'must be >= 1')
-        need(patience is None or 1 <= patience < epochs, 'patience', patience, 'need 1 <= patience < --epochs')
-        need(0 <= min_epochs <= epochs, 'min_epochs', min_epochs, 'need 0 <= min_epochs <= --epochs')
-        need(smooth >= 1, 'smooth', smooth, 'need at least 1 validation score to average')
-        need(0 <= min_delta < 1, 'min_delta', min_delta, 'need 0 <= min_delta < 1 (a gain of the validation score)')
-        need(width is None or width >= 1, 'width', width, 'must be >= 1'); need(epoch_size is None or epoch_size >= bs, 'epoch_size', epoch_size, 'must be >= --bs')
+        cfg = cli_config(FinetuneConfig, **options)
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile)")
         need(not (resume and restart), 'restart', '', 'give --resume (continue the run in --out) or --restart (start it over), not both')
-        if init != 'random' and not Path(init).is_file(): raise FileNotFoundError(f"--init {init}: neither 'random' nor an existing file")
+        if cfg.init != 'random' and not Path(cfg.init).is_file(): raise FileNotFoundError(f"--init {cfg.init}: neither 'random' nor an existing file")
         if (Path(out)/'metrics.json').exists() and not (force or resume or restart):
             raise FileExistsError(f"{Path(out)/'metrics.json'} exists from an earlier run: choose another --out, or pass --force")
         check_out(out)
@@ -352,10 +423,6 @@ def sadl_finetune(
         if ck.is_file() and not (resume or restart or force):
             raise FileExistsError(f"{ck} exists: pass --resume to continue that run, --restart to discard it and start over, or choose another --out")
         check_device(device)
-        cfg = FinetuneConfig.make(frac=frac, init=init, epochs=epochs, patience=patience, min_delta=min_delta, min_epochs=min_epochs, smooth=smooth, sched=sched, joint=joint,
-                                  bs=bs, lr=lr, seed=seed, channels=channels, width=width,
-                                  epoch_size=epoch_size, monitor=monitor, threshold=threshold, precision=precision)
-        import json
         from sadl.cd import finetune
         if restart:
             for f in ('checkpoint.pth', 'metrics.json', 'history.csv', 'model.pth', 'config.json'): (Path(out)/f).unlink(missing_ok=True)

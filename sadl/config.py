@@ -5,29 +5,71 @@
 # %% ../nbs/00a_config.ipynb #bf291307
 from __future__ import annotations
 import difflib, json, os
-from dataclasses import dataclass, fields, asdict
+from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from .registry import PRETRAIN_METHODS   # the method names live in the registry (plain Python)
 
 # %% auto #0
-__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRECISIONS', 'RunConfig', 'config_kwargs', 'PretrainConfig', 'FinetuneConfig',
-           'PRETRAIN_METHODS']
+__all__ = ['POOLS', 'SWAP_MODES', 'SWAPS', 'PRECISIONS', 'CACHES', 'choice', 'choices', 'RunConfig', 'config_kwargs',
+           'PretrainConfig', 'FinetuneConfig', 'PRETRAIN_METHODS']
 
 # %% ../nbs/00a_config.ipynb #ce3d5a9a
 POOLS = ('sample', 'masked', 'global')                  # tokens: SaDL's sampled points, masked pooling, SimSiam's global pool
 SWAP_MODES = ('paste', 'color', 'blend')                # synthesised view 3, in the order of Fig. 2 (d), (e), (f)
 SWAPS = ('blend', 'color', 'paste', 'natural', None)    # values of `swap`; None: no background swap
 PRECISIONS = ('auto', 'fast', 'bf16', 'fp32')           # 'auto': bf16 on CUDA; 'fast': also on CPUs with bf16 units
+CACHES = ('memory', 'memmap')                          # decoded data: in each run's memory, or a memory map shared by later runs
 _all_ = ['PRETRAIN_METHODS']                            # defined in sadl.registry, importable from here as before
 
-# %% ../nbs/00a_config.ipynb #3f9d5cc4
+# %% ../nbs/00a_config.ipynb #029252be
 class _either:
     "A method bound to the instance when called on one, else to the class."
     def __init__(self, f): self.f = f
     def __get__(self, obj, cls): return self.f.__get__(cls if obj is None else obj)
 
+# %% ../nbs/00a_config.ipynb #fdb4601b
+def choice(
+    default, # The field's default: one of `options`
+    options:tuple, # Every value the field may take
+): # A dataclass field
+    "A configuration field that takes one of `options` (checked by `RunConfig.validate`, the choices of its CLI option)."
+    if default not in options: raise ValueError(f"choice: the default {default!r} is not one of {tuple(options)}")
+    return field(default=default, metadata={'choices': tuple(options)})
+
+# %% ../nbs/00a_config.ipynb #ef71b80e
+def choices(
+    cfg, # A configuration class or instance (a dataclass)
+)->dict: # {field name: its options}, for the fields declared with `choice`
+    "The options of each field of `cfg` that takes one of a fixed set of values."
+    return {f.name: f.metadata['choices'] for f in fields(cfg) if 'choices' in f.metadata}
+
+# %% ../nbs/00a_config.ipynb #ef141e0b
+def _check_names(
+    what:str, # The configuration class's name, for the message
+    names:tuple, # Its option names
+    given, # The names to check
+):
+    "Raise `ValueError` for the first name in `given` that is not in `names`, naming the closest option."
+    for k in given:
+        if k in names: continue
+        close = difflib.get_close_matches(k, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ''
+        raise ValueError(f"{what}: unknown option {k!r}{hint}; the options are {', '.join(names)}")
+
+# %% ../nbs/00a_config.ipynb #e5cf66ce
+def _read_json(
+    path:str|Path, # A configuration file
+)->dict: # Its content
+    "Read a JSON configuration; a missing or malformed file raises an error naming it."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such configuration file")
+    try: return json.loads(path.read_text())
+    except json.JSONDecodeError as e: raise ValueError(f"{path}: not a JSON configuration ({e})") from None
+
+# %% ../nbs/00a_config.ipynb #1998faae
 class RunConfig:
     "Checked construction, shared validation, dict and JSON round trip (atomic save) of a configuration dataclass."
+    _frac_of = 'the training data'   # what `frac` is a fraction of, in its error message (a subclass says more)
     @classmethod
     def names(cls)->tuple: # The option names, in declaration order
         return tuple(f.name for f in fields(cls))
@@ -48,15 +90,9 @@ class RunConfig:
             ): # A new configuration (the receiver is not changed)
         "A configuration from the defaults (called on the class) or from this one's values, with `overrides`."
         cls = self_or_cls if isinstance(self_or_cls, type) else type(self_or_cls)
-        names = cls.names()
-        for k in overrides:
-            if k not in names:
-                close = difflib.get_close_matches(k, names, n=1)
-                raise ValueError(f"{cls.__name__}: unknown option {k!r}" + (f" (did you mean {close[0]!r}?)" if close else '') +
-                                 f"; the options are {', '.join(names)}")
+        _check_names(cls.__name__, cls.names(), overrides)
         base = {} if isinstance(self_or_cls, type) else self_or_cls.to_dict()
         return cls(**{**base, **overrides})
-
     def to_dict(self)->dict: # {option: value}, JSON-serialisable
         return asdict(self)
 
@@ -76,10 +112,7 @@ class RunConfig:
              path:str|Path, # JSON file written by `save` (or a run's config.json)
             ): # The configuration; keys that are not options are ignored, missing options take their defaults
         "Read a configuration saved with `save`."
-        path = Path(path)
-        if not path.is_file(): raise FileNotFoundError(f"{path}: no such configuration file")
-        try: d = json.loads(path.read_text())
-        except json.JSONDecodeError as e: raise ValueError(f"{path}: not a JSON configuration ({e})") from None
+        d = _read_json(path)
         return cls(**{k: v for k, v in d.items() if k in cls.names()})
 
     def __post_init__(self):
@@ -87,9 +120,11 @@ class RunConfig:
         if isinstance(getattr(self, 'init', None), os.PathLike): self.init = str(self.init)
 
     def validate(self): # self
-        "The checks every configuration shares (`frac` in (0, 1]); a subclass adds its own after calling this."
+        "The checks every configuration shares (`frac` in (0, 1], each `choice` field one of its options); a subclass adds its own after calling this."
         frac = getattr(self, 'frac', 1.0)
-        if not 0 < frac <= 1: raise ValueError(f"frac={frac}: the fraction of the training data must be in (0, 1]")
+        if not 0 < frac <= 1: raise ValueError(f"frac={frac}: the fraction of {self._frac_of} must be in (0, 1]")
+        for k, options in choices(self).items():
+            if getattr(self, k) not in options: raise ValueError(f"{k}={getattr(self, k)!r}: use one of {options}")
         return self
 
 # %% ../nbs/00a_config.ipynb #388549a5
@@ -110,13 +145,14 @@ def config_kwargs(
 @dataclass
 class PretrainConfig(RunConfig):
     "Options of a SaDL pre-training run (Sec. IV-B2 defaults)."
+    _frac_of = 'patches'   # in the message of a bad `frac`
     epochs:int=200 # Epochs (paper: 200)
     bs:int=64 # Batch size (paper: 64)
     size:int=256 # Side S of the views (paper: 256)
     n_points:int=16 # Points per class and view (paper: 16)
-    pool:str='sample' # Tokens: 'sample' (SaDL), 'masked' (masked pooling), 'global' (SimSiam)
+    pool:str=choice('sample', POOLS) # Tokens: 'sample' (SaDL), 'masked' (masked pooling), 'global' (SimSiam)
     sd:bool=True # L_sd, the semantic-dissimilarity loss ('+SD')
-    swap:str|None='blend' # View 3: 'blend'|'color'|'paste'|'natural'; None: no background swap ('+BS' off)
+    swap:str|None=choice('blend', SWAPS) # View 3: 'blend'|'color'|'paste'|'natural'; None: no background swap ('+BS' off)
     lr:float=0.01 # Initial learning rate (paper: 0.01)
     momentum:float=0.9 # SGD momentum (paper: 0.9)
     wd:float=5e-4 # Weight decay, L2 on every parameter (paper: 5e-4)
@@ -129,25 +165,22 @@ class PretrainConfig(RunConfig):
     width:int=64 # ResNet-18 width (`sadl.model.resnet18_backbone`; paper: 64); narrower only for CPU presets
     channels:int=256 # C, FPN channels (paper: 256); not part of the exported backbone
     proj_dim:int=1024 # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4 (paper: 2048, 256)
-    precision:str='auto' # 'auto' (bf16 on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16', 'fp32'
-    method:str='sadl' # 'sadl' (SaDL and its ablations) or a Table I baseline: 'insup', 'moco', 'densecl', 'seco', 'cmc'
+    precision:str=choice('auto', PRECISIONS) # 'auto' (bf16 on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16', 'fp32'
+    method:str=choice('sadl', PRETRAIN_METHODS) # 'sadl' (SaDL and its ablations) or a Table I baseline: 'insup', 'moco', 'densecl', 'seco', 'cmc'
 
     def validate(self)->PretrainConfig:
         "Raise `ValueError` naming the first bad value; return self."
         super().validate()
-        for k in ('epochs', 'bs', 'size', 'n_points'):
+        for k in ('epochs', 'size', 'n_points'):
             if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
+        if self.bs < 2: raise ValueError(f"bs={self.bs}: the batch size must be >= 2 (BatchNorm)")
         if self.size % 4: raise ValueError(f"size={self.size}: must be a multiple of 4 (the encoder's stride)")
-        if self.pool not in POOLS: raise ValueError(f"pool={self.pool!r}: use one of {POOLS}")
-        if self.swap not in SWAPS: raise ValueError(f"swap={self.swap!r}: use one of {SWAPS}")
         if self.pool == 'global' and (self.sd or self.swap is not None):
             raise ValueError("pool='global' (SimSiam baseline) has no class tokens: use sd=False and swap=None (CLI: --no_sd --no_bs)")
         if not self.lr > 0 or not 0 <= self.final_lr < self.lr: raise ValueError(f"lr={self.lr}, final_lr={self.final_lr}: need lr > final_lr >= 0")
         if not 0 <= self.momentum < 1 or self.wd < 0: raise ValueError(f"momentum={self.momentum}, wd={self.wd}: need 0 <= momentum < 1, wd >= 0")
         if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
         if self.channels < 1 or self.proj_dim < 4: raise ValueError(f"channels={self.channels}, proj_dim={self.proj_dim}: need channels >= 1, proj_dim >= 4 (paper: 256, 1024)")
-        if self.precision not in PRECISIONS: raise ValueError(f"precision={self.precision!r}: use one of {PRECISIONS}")
-        if self.method not in PRETRAIN_METHODS: raise ValueError(f"method={self.method!r}: use one of {PRETRAIN_METHODS}")
         if self.init is not None and not Path(self.init).is_file():
             raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
@@ -156,6 +189,7 @@ class PretrainConfig(RunConfig):
 @dataclass
 class FinetuneConfig(RunConfig):
     "Options of a change-detection fine-tuning run (Sec. IV-B defaults)."
+    _frac_of = 'training labels'   # in the message of a bad `frac`
     frac:float=1.0 # Fraction of the training labels, in (0, 1] (the paper: 0.01, 0.05, 0.2, 1)
     init:str='random' # 'random' or a ResNet-18 state-dict file (e.g. a SaDL backbone.pth)
     epochs:int=200 # Training epochs, the cap when `patience` is set (the paper: 200)
@@ -165,36 +199,31 @@ class FinetuneConfig(RunConfig):
     channels:int=32 # Pyramid channels of the encoder
     width:int|None=None # ResNet-18 width; None: the init file's, else 64 (the paper's)
     epoch_size:int|None=None # Training pairs per epoch (reshuffled passes cycled or cut: equal steps at every fraction); None: one pass (the paper)
-    monitor:str='f1' # Validation metric that picks the best epoch: 'f1' (the authors) or 'ap' (threshold-free)
+    monitor:str=choice('f1', ('f1', 'ap')) # Validation metric that picks the best epoch: 'f1' (the authors) or 'ap' (threshold-free)
     patience:int|None=None # Stop after this many epochs without a better `monitor` (converged); None: all `epochs` (the paper)
     min_delta:float=0. # Smallest gain of `monitor` that counts as better for `patience` (e.g. 0.005: half an AP point)
     min_epochs:int=0 # No early stop before this many epochs: a grace period (random init sits on a plateau first)
     smooth:int=1 # Validations the early stop averages: `patience` watches the mean of the last `smooth` scores (a noisy curve that still rises on trend keeps running); 1: each epoch's own score (fastai's rule)
     patience_frac:float=0. # The patience grows with the run: at least this fraction of the epochs so far (0.25: a run at epoch 40 stops after 10 without a gain), so that a slow riser is not called converged; 0: `patience` alone
     joint:bool=False # Both dates through the encoder as one batch: BatchNorm statistics shared by the dates, ~18% less time per step on a CPU; False: a pass per date (the authors)
-    sched:str='linear' # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
-    threshold:str='argmax' # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
-    precision:str='fp32' # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
+    sched:str=choice('linear', ('linear', 'constant')) # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
+    threshold:str=choice('argmax', ('argmax', 'val')) # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
+    precision:str=choice('fp32', PRECISIONS) # 'fp32', 'bf16', or 'fast' (bf16 on CUDA and on CPUs with bf16 units)
     mom:float=0.9 # SGD momentum
     wd:float=5e-4 # L2 weight decay, applied to all parameters
     flip:bool=True # Random flips in training
     max_sigma:float=1.0 # Blur sigma ~ U(0, max_sigma) in training
     test_split:str='test' # Split evaluated with the best model
-    cache:str='memory' # Decoded pairs: 'memory' (decoded by each run) or 'memmap' (decoded once under data/.sadl_cache, shared by later runs)
+    cache:str=choice('memory', CACHES) # Decoded pairs: 'memory' (decoded by each run) or 'memmap' (decoded once under data/.sadl_cache, shared by later runs)
 
     def validate(self)->FinetuneConfig:
         "Raise `ValueError` naming the first bad value; return self."
         super().validate()
         if self.epochs < 1: raise ValueError(f"epochs={self.epochs}: need at least 1")
         if self.bs < 1: raise ValueError(f"bs={self.bs}: the batch size must be >= 1")
-        if self.monitor not in ('f1', 'ap'): raise ValueError(f"monitor={self.monitor!r}: use 'f1' or 'ap'")
-        if self.threshold not in ('argmax', 'val'): raise ValueError(f"threshold={self.threshold!r}: use 'argmax' or 'val'")
-        if self.precision not in PRECISIONS: raise ValueError(f"precision={self.precision!r}: use one of {PRECISIONS}")
         if not self.lr > 0: raise ValueError(f"lr={self.lr}: must be > 0")
         if self.channels < 1 or (self.width is not None and self.width < 1): raise ValueError(f"channels={self.channels}, width={self.width}: must be >= 1")
-        if self.epoch_size is not None and self.epoch_size < 1: raise ValueError(f"epoch_size={self.epoch_size}: must be >= 1")
-        if self.cache not in ('memory', 'memmap'): raise ValueError(f"cache={self.cache!r}: use 'memory' or 'memmap'")
-        if self.sched not in ('linear', 'constant'): raise ValueError(f"sched={self.sched!r}: use 'linear' or 'constant'")
+        if self.epoch_size is not None and self.epoch_size < self.bs: raise ValueError(f"epoch_size={self.epoch_size}: must be >= bs={self.bs} (a batch at least)")
         if not 0 <= self.min_epochs <= self.epochs: raise ValueError(f"min_epochs={self.min_epochs}: need 0 <= min_epochs <= epochs={self.epochs}")
         if self.smooth < 1: raise ValueError(f"smooth={self.smooth}: need at least 1 validation to average")
         if not 0 <= self.patience_frac < 1: raise ValueError(f"patience_frac={self.patience_frac}: need 0 <= patience_frac < 1 (a fraction of the epochs run)")

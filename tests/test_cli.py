@@ -49,3 +49,37 @@ def test_cli_module_imports_no_torch():
 def test_help(console, prog):
     r = console(prog, '--help')
     assert r.returncode == 0 and '--debug' in r.stdout
+
+_TOY = '''from dataclasses import dataclass
+from sadl.config import RunConfig, choice
+@dataclass
+class Toy(RunConfig):
+    n:int=3 # How many at a time
+    mode:str=choice('fast', ('fast', 'slow')) # How: `n` at a time
+'''
+
+def _toy_help(tmp_path, src, name):
+    "`--help` of a command whose options are made from the dataclass `Toy` of `src` (a module: docments reads its comments from the file)."
+    cmd = 'from sadl.cli import config_options\n@config_options(Toy)\ndef cmd(data:str=None, # Data folder\n        **options): pass\n'
+    (tmp_path/f'{name}.py').write_text(src + cmd)
+    code = f"from fastcore.script import anno_parser; from {name} import cmd; print(' '.join(anno_parser(cmd).format_help().split()))"
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), str(REPO)])})
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+def test_config_fields_are_options(tmp_path):
+    "A field's comment, default and choices reach `--help`; a field added to the configuration is a new option."
+    h = _toy_help(tmp_path, _TOY, 'toy_a')
+    assert '--n N How many at a time (default: 3)' in h and '--mode {fast,slow} How: --n at a time (default: fast)' in h, h
+    assert '--rate' not in h
+    h = _toy_help(tmp_path, _TOY.replace('    mode:', '    rate:float=0.5 # A field added later\n    mode:'), 'toy_b')
+    assert '--rate RATE A field added later (default: 0.5)' in h, h
+
+def test_finetune_options_are_its_config_fields(console):
+    "Every field of `FinetuneConfig` is an option of `sadl_finetune` (a flag on by default as --no_NAME), with the field's comment as help."
+    from sadl.config import FinetuneConfig
+    h = ' '.join(console('sadl_finetune', '--help').stdout.split())
+    for k, v in FinetuneConfig().to_dict().items():
+        assert (f'--no_{k} ' if v is True else f'--{k} ') in h, k
+    assert '--bs BS Batch size (the paper: 8) (default: 8)' in h, h
