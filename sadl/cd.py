@@ -11,7 +11,6 @@ import numpy as np, pandas as pd, cv2
 import torch, torch.nn as nn, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
-from tqdm.auto import tqdm
 from fastai.learner import Learner, save_model
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin, SchedNo
@@ -21,7 +20,7 @@ from fastai.optimizer import SGD
 from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import default_device
 from .core import SadlDataError, atomic_path, METRICS, blur, rand, uniform, to_hwc
-from .model import ResNetFPN, load_backbone, backbone_width, net_width
+from .model import ResNetFPN, load_backbone, net_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .metrics import (change_metrics, confusion, ap_histograms, average_precision, threshold_metrics, best_threshold,
                       ChangeMetric, ChangeAP, cd_metrics)

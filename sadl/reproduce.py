@@ -413,18 +413,38 @@ def paired_comparison(
     return pd.DataFrame(rows, columns=['baseline', 'frac', 'metric', 'seeds', 'diffs', 'mean', 'std', 'lo', 'hi', 'wins', 'n'])
 
 # %% ../nbs/07a_reproduce.ipynb #989c3592
+def _conv_flags(
+    df:pd.DataFrame, # Fine-tuning results (results.csv read back: `converged` may be text)
+)->pd.Series: # Whether each run converged; unknown: not converged
+    return df.converged.astype(str).str.lower().eq('true') if 'converged' in df else pd.Series(False, index=df.index)
+
+# %% ../nbs/07a_reproduce.ipynb #87287ee8
+def _cells(
+    df:pd.DataFrame, # Fine-tuning results
+    cells:list, # (init, frac) pairs a claim rests on
+)->pd.DataFrame: # The runs of those cells
+    pick = np.zeros(len(df), bool)
+    for i, f in cells: pick |= (df.init == i).to_numpy() & np.isclose(df.frac, f)
+    return df[pick]
+
+# %% ../nbs/07a_reproduce.ipynb #b5fb973e
+def _converged(
+    df:pd.DataFrame, # Fine-tuning results
+    cells:list, # (init, frac) pairs
+)->bool: # Whether there are runs of those cells and every one of them converged
+    r = _cells(df, cells)
+    return bool(len(r)) and bool(_conv_flags(r).all())
+
+# %% ../nbs/07a_reproduce.ipynb #b765e10a
 def _runs(
     df:pd.DataFrame, # Fine-tuning results
     cells:list, # (init, frac) pairs a claim rests on
-)->tuple: # (sentence naming the runs and how many converged, whether all converged)
-    "Which runs a claim rests on, and whether every one of them converged (`sadl.cd.convergence`)."
-    pick = np.zeros(len(df), bool)
-    for i, f in cells: pick |= (df.init == i).to_numpy() & np.isclose(df.frac, f)
-    r = df[pick]
-    conv = r.converged.astype(str).str.lower().eq('true') if 'converged' in r else pd.Series(False, index=r.index)   # unknown: not converged
-    bad = [f"{x.init} {_pct(x.frac)} seed {x.seed}" for x, c in zip(r.itertuples(), conv) if not c]
+)->str: # A sentence naming the runs and how many converged
+    "Which runs a claim rests on, and which of them did not converge (`sadl.cd.convergence`)."
+    r = _cells(df, cells)
+    bad = [f"{x.init} {_pct(x.frac)} seed {x.seed}" for x, c in zip(r.itertuples(), _conv_flags(r)) if not c]
     what = f"{', '.join(f'{i} {_pct(f)}' for i, f in cells)} (seeds {', '.join(map(str, sorted(r.seed.unique())))}): {len(r)} runs"
-    return what + (", all converged" if not bad else f", {len(r) - len(bad)} converged (not: {'; '.join(bad)})"), bool(len(r)) and not bad
+    return what + (", all converged" if not bad else f", {len(r) - len(bad)} converged (not: {'; '.join(bad)})")
 
 # %% ../nbs/07a_reproduce.ipynb #5a20386b
 def _ci_verdict(
@@ -470,8 +490,8 @@ def claim_verdicts(
     for a, b in pairs:
         rows = paired_comparison(df, a, (b,), low, ('f1',))
         if not len(rows) or a == b: continue
-        runs = _runs(df, [(x, f) for x in (a, b) for f in rows.frac])[0]
-        conv = lambda init, fracs: _runs(df, [(init, f) for f in fracs])[1]   # every run of `init` at `fracs` converged
+        runs = _runs(df, [(x, f) for x in (a, b) for f in rows.frac])
+        conv = lambda init, fracs: _converged(df, [(init, f) for f in fracs])
         each = [f"{_pct(r.frac)} {_ci_verdict(rows[rows.frac == r.frac], 0., conv(a, [r.frac]), conv(b, [r.frac]))}" for r in rows.itertuples()]
         out.append(dict(claim=f"{a} beats {b} at low label fractions", verdict=_ci_verdict(rows, 0., conv(a, rows.frac), conv(b, rows.frac)),
                         evidence=f"{a} - {b}, seed-paired: {'; '.join(_effect(r) for r in rows.itertuples())}. "
@@ -480,8 +500,8 @@ def claim_verdicts(
     a, b = df[(df.init == method) & np.isclose(df.frac, 0.2)].f1, df[(df.init == 'random') & np.isclose(df.frac, 1.0)].f1
     if len(a) and len(b):
         m, lo, hi = _welch(100 * a.to_numpy(), 100 * b.to_numpy())
-        runs = _runs(df, [(method, 0.2), ('random', 1.0)])[0]
-        conv_m, conv_r = _runs(df, [(method, 0.2)])[1], _runs(df, [('random', 1.0)])[1]
+        runs = _runs(df, [(method, 0.2), ('random', 1.0)])
+        conv_m, conv_r = _converged(df, [(method, 0.2)]), _converged(df, [('random', 1.0)])
         out.append(dict(claim=f"{method} with 20% of the labels matches random init with 100%",
                         verdict=_ci_verdict(pd.DataFrame([dict(lo=lo, hi=hi)]), -MATCH_MARGIN, conv_m, conv_r),
                         evidence=f"F1 {100 * a.mean():.1f} ({method}, 20%) vs {100 * b.mean():.1f} (random, 100%): {m:+.1f} points"
@@ -508,7 +528,7 @@ def run_summary(
     "Convergence and steps of every (initialisation, fraction), for the verdict's compute view."
     rows = {}
     for (i, f), g in df.groupby(['init', 'frac'], sort=False):
-        c = g.converged.astype(str).str.lower().eq('true').sum() if 'converged' in g else 0
+        c = _conv_flags(g).sum()
         rows.setdefault(i, {})[f"{_pct(f)} converged"] = f"{c}/{len(g)}"
         rows[i][f"{_pct(f)} steps to best / run"] = f"{g.best_step.median():.0f} / {g.steps.median():.0f}"
     return pd.DataFrame.from_dict(rows, orient='index')
@@ -574,7 +594,11 @@ def _warn_random_start():
 # %% ../nbs/07a_reproduce.ipynb #21f8afae
 def _preset_for(
     preset:str, # A key of `PRESETS`
-    methods=None, fracs=None, seeds=None, pretrain_epochs=None, finetune_epochs=None, # `reproduce`'s overrides
+    methods:list=None, # Override the preset's pre-training methods
+    fracs:list=None, # Override the preset's label fractions
+    seeds:list=None, # Override the preset's seeds
+    pretrain_epochs:int=None, # Override the preset's pre-training epochs
+    finetune_epochs:int=None, # Override the preset's fine-tuning epochs (its patience and grace period shrink to fit)
     imagenet:str=None, # ImageNet weights (their width replaces the preset's)
     progress:bool=True, # Say when the width changes
 )->Preset: # A copy of the preset with the overrides, checked
