@@ -503,7 +503,7 @@ def sadl_reproduce(
     pretrain_epochs:int=None, # Override the preset's pre-training epochs
     finetune_epochs:int=None, # Override the preset's fine-tuning epochs
     device:str=None,         # cuda | cpu (default: cuda when available)
-    jobs:int=None,           # Fine-tuning runs at a time (default: one per core up to 4 on a CPU, 1 on a GPU)
+    jobs:int=None,           # Pre-training and fine-tuning runs at a time (default: one per core up to 4 on a CPU, 1 on a GPU)
     quiet:store_true=False,  # No progress bars
     debug:store_true=False,  # Show the traceback of an error
 ):
