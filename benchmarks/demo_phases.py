@@ -34,31 +34,36 @@ def machine()->dict:
 
 def _secs(f:Path)->float: return float(f.read_text()) if f.is_file() else float('nan')
 
+def _wall(starts:list, ends:list)->float:
+    "Wall seconds of a phase whose runs go 2 (or more) at a time: from the first run folder made to the last result written."
+    ends = [f.stat().st_mtime for f in ends if f.is_file()]
+    return max(ends) - min(f.stat().st_mtime for f in starts if f.is_file()) if ends else 0.
+
 def phases(runs:Path)->dict:
     "Seconds per phase of a finished `sadl_reproduce` folder."
     runs = Path(runs)
     if not (runs/'elapsed_s.txt').is_file(): raise SystemExit(f"{runs}: no elapsed_s.txt (not a finished sadl_reproduce run)")
-    pre = {}                                             # out/pretrain (seed 0) and out/pretrain_seed<s> (paired presets)
+    pre, folders = {}, []                                # out/pretrain (seed 0) and out/pretrain_seed<s> (paired presets)
     for d in sorted(runs.glob('pretrain*')):
         seed = d.name.removeprefix('pretrain').removeprefix('_')
         for p in sorted(x for x in d.iterdir() if x.is_dir()):
-            pre[p.name + (f' ({seed.replace("seed", "seed ")})' if seed else '')] = _secs(p/'elapsed_s.txt')
+            pre[p.name + (f' ({seed.replace("seed", "seed ")})' if seed else '')] = _secs(p/'elapsed_s.txt'); folders.append(p)
+    pre_wall = _wall([p/'run_key.txt' for p in folders], [p/'backbone.pth' for p in folders])
     ft, ms = {}, sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json'))
-    keys = sorted((runs/'finetune').glob('*/frac*/seed*/run_key.txt'))
-    # runs go 2 (or more) at a time: the phase's wall time is from the first run folder made to the last result written
-    ft_wall = max(m.stat().st_mtime for m in ms) - min(k.stat().st_mtime for k in keys) if ms else 0.
+    ft_wall = _wall(sorted((runs/'finetune').glob('*/frac*/seed*/run_key.txt')), ms)
     for m in ms:
         init = m.parents[2].name
         meta = json.loads(m.read_text())
         d = ft.setdefault(init, {'runs': 0, 's': 0., 'steps': []})
         d['runs'] += 1; d['s'] += _secs(m.parent/'elapsed_s.txt'); d['steps'].append(meta.get('steps', float('nan')))
     total = _secs(runs/'elapsed_s.txt')
-    return dict(total=total, pretrain=pre, finetune=ft, finetune_wall=ft_wall, rest=total - sum(pre.values()) - ft_wall)
+    return dict(total=total, pretrain=pre, pretrain_wall=pre_wall, finetune=ft, finetune_wall=ft_wall, rest=total - pre_wall - ft_wall)
 
 def table(ph:dict, mach:dict, cmd:str, section:str=SECTION)->str:
     "Markdown section."
     import statistics
-    rows = [f"| pre-training `{k}` | {v:.0f} |" for k, v in ph['pretrain'].items()]
+    rows = [f"| pre-training, all {len(ph['pretrain'])} runs (wall) | {ph['pretrain_wall']:.0f} |"]
+    rows += [f"| &nbsp;&nbsp;`{k}` (run seconds) | ({v:.0f}) |" for k, v in ph['pretrain'].items()]
     rows += [f"| fine-tuning, all {sum(d['runs'] for d in ph['finetune'].values())} runs (wall) | {ph['finetune_wall']:.0f} |"]
     rows += [f"| &nbsp;&nbsp;from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps (run seconds, summed over workers) | ({d['s']:.0f}) |"
              for k, d in ph['finetune'].items()]
