@@ -130,7 +130,8 @@ class CDAugment(Callback):
         (a, b), y = self.xb, self.yb[0]            # uint8 (B,3,H,W) x2, uint8 (B,H,W)
         a, b = a.float() / 255, b.float() / 255
         if self.training: a, b, y = joint_augment(a, b, y, self.flip, self.max_sigma, self.gen)
-        self.learn.xb, self.learn.yb = (normalize(a), normalize(b)), (y.long(),)
+        cl = partial(torch.Tensor.contiguous, memory_format=torch.channels_last)   # as the model (`cd_learner`)
+        self.learn.xb, self.learn.yb = (cl(normalize(a)), cl(normalize(b))), (y.long(),)
 
 # %% ../nbs/07_cd.ipynb #669a2a01
 @config_kwargs(FinetuneConfig, keep=True, but=['frac', 'epochs', 'bs', 'epoch_size', 'monitor', 'threshold', 'precision', 'test_split', 'patience', 'cache'])
@@ -145,6 +146,7 @@ def cd_learner(
     seed = kwargs.get('seed', None if cfg is None else cfg.seed)   # None: the augmentation draws from torch's global generator
     c = FinetuneConfig.resolve(cfg, **{k: v for k, v in kwargs.items() if k in names})
     model = CDNet(c.channels, pretrained=None if c.init == 'random' else c.init, width=c.width, joint=c.joint)
+    model = model.to(memory_format=torch.channels_last)   # as in pre-training: on a 2-core CPU a step is ~10% (AVX2) to ~18% (AVX-512) faster
     return Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1),
                    opt_func=partial(SGD, mom=c.mom, decouple_wd=False), lr=c.lr, wd=c.wd, wd_bn_bias=True,
                    metrics=cd_metrics(), cbs=[CDAugment(c.flip, c.max_sigma, seed), *(cbs or [])],
