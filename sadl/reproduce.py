@@ -535,7 +535,12 @@ def claim_verdicts(
     return out
 
 # %% ../nbs/07a_reproduce.ipynb #698c2b69
-def _welch(x, y, level:float=0.95, sd_floor:float=0.)->tuple: # (mean difference x - y, lo, hi): Welch's t interval for unpaired samples
+def _welch(
+    x, # One sample (e.g. SaDL's F1 at 20%, one value per seed)
+    y, # The other, unpaired with `x` (e.g. random init's at 100%)
+    level:float=0.95, # Confidence level
+    sd_floor:float=0., # Smallest standard deviation of a difference of two runs assumed (`SEED_SD_FLOOR`); each side gets sd_floor/√2
+)->tuple: # (mean difference x - y, lo, hi): Welch's t interval for unpaired samples
     x, y = np.asarray(x, float), np.asarray(y, float)
     if min(len(x), len(y)) < 2: return float(x.mean() - y.mean()), float('nan'), float('nan')
     v0 = sd_floor ** 2 / 2                                      # each side's variance floor: a difference of two runs has sd >= sd_floor
