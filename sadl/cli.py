@@ -131,17 +131,29 @@ def _tile_summary(
     drop:bool, # Whether empty patches were dropped
 )->str: # The lines `sadl_tile` prints: the patches and the split (and the label's class)
     "What `sadl_tile` says it wrote."
-    how = {'own': "the source's own split", 'scene': 'by scene (no scene in two splits)', 'patch': 'by patch',
+    how = {'own': "the source's own split", 'given': 'by the scenes given (--val_scenes, --test_scenes; the others in train)',
+           'scene': 'by scene (no scene in two splits)', 'patch': 'by patch',
            'block': f"by spatial blocks of {'/'.join(map(str, r['blocks']))} px (no shared pixels; {r['block_dropped']} patches on block borders dropped)"}[r['split_by']]
     keep = ', --keep_empty keeps them' if drop and not cd else ''
     empty = f"{r['dropped']} {'change-free' if cd else 'building-free'} dropped{keep}" if drop else 'empty ones kept'
     edge = (f"edge remainder dropped: {r['edge_dropped']} px, {r['edge_dropped_frac']:.1%} of the scenes" if r['edge_dropped']
             else 'every pixel in a patch')
-    lines = [f"{r['layout']}: {r['scenes']} scene(s) -> {r['written']} patches in {r['out']} ({empty}; {edge}); split {how}: {r['splits']}"]
+    down = f" downsampled x{r['downsample']}" if r.get('downsample', 1) > 1 else ''
+    lines = [f"{r['layout']}: {r['scenes']} scene(s){down} -> {r['written']} patches in {r['out']} ({empty}; {edge}); split {how}: {r['splits']}"]
     if c := r['mask_class']:
         name = f"class {c['name']!r}, " if c['name'] else ''
         lines.append(f"label: {name}colour {'{},{},{}'.format(*c['colour'])}, {r['label_frac']:.1%} of the pixels of the patches written")
     return '\n'.join(lines)
+
+# %% ../nbs/09_cli.ipynb #b59a1c99
+def _scene_patterns(
+    opt:str, # The option, named in the error
+    v:str, # Its value: comma-separated scene names or glob patterns
+)->list: # The patterns
+    "Scene names or glob patterns of a `sadl_tile` option (--scenes, --val_scenes, --test_scenes)."
+    ps = [p.strip() for p in v.split(',') if p.strip()]
+    need(bool(ps), opt, repr(v), "give scene names or glob patterns, comma-separated, e.g. 'Tile 1,Tile [2-6]'")
+    return ps
 
 # %% ../nbs/09_cli.ipynb #3006aca2
 @call_parse
@@ -164,6 +176,10 @@ def sadl_tile(
     split_by:Param("auto: by scene, or by spatial blocks for too few scenes; patch: the paper's random patch split (leaks)", str,
                    choices=('auto', 'scene', 'block', 'patch'))='auto',
     block:int=None, # Side of the spatial blocks (a multiple of --size); default: 16..1 patch sizes, >= 20 blocks per scene
+    scenes:str=None, # Tile only these scenes: comma-separated names or glob patterns of scenes or of their folders, e.g. 'Tile [1-6]' (default: all)
+    val_scenes:str=None, # Put these scenes (names or patterns, comma-separated, e.g. 'Tile 8') in val, the others in train (replaces --val, --test, --split_by)
+    test_scenes:str=None, # Put these scenes (names or patterns, comma-separated) in test, the others in train (with --val_scenes: in val or train)
+    downsample:int=1, # Reduce every scene by this integer factor before tiling (image: block mean; mask: block majority), e.g. 2 or 4: a patch sees more ground
     binarize:int=None, # Accept masks with other values than 0/255, 0/1: values >= BINARIZE become 1 (at most 255 for 8-bit masks)
     class_name:str=None, # Class-colour masks (one RGB colour per class): the class that becomes the mask, by its name in --classes, e.g. Building
     class_colour:str=None, # Class-colour masks: the class's colour in the masks, R,G,B (e.g. 60,16,152) or #RRGGBB; with --class_name it overrides the listed colour
@@ -180,6 +196,11 @@ def sadl_tile(
             need(v is None or 0 <= v < 1, o, v, 'a fraction must be in [0, 1)')
         need(val is None or test is None or val + test < 1, 'val', val, f'--val + --test must leave some for train (--test {test})')
         need(block is None or (block >= size and block % size == 0), 'block', block, f'must be a multiple of --size {size}')
+        need(downsample >= 1, 'downsample', downsample, 'give an integer factor >= 1 (2: half the resolution)')
+        pats = {k: _scene_patterns(k, v) for k, v in (('scenes', scenes), ('val_scenes', val_scenes), ('test_scenes', test_scenes)) if v is not None}
+        split_scenes = {k[:-len('_scenes')]: v for k, v in pats.items() if k != 'scenes'} or None
+        need(not split_scenes or (val is None and test is None and split_by == 'auto'), 'val_scenes' if 'val' in (split_scenes or {}) else 'test_scenes',
+             val_scenes or test_scenes, 'fixes the split: give it or --val/--test/--split_by, not both')
         need(binarize is None or 1 <= binarize <= 65535, 'binarize', binarize, 'the threshold must be in [1, 65535]')
         need(binarize is None or not (class_name or class_colour), 'binarize', binarize, 'is for grey masks; give it or --class_name/--class_colour (class-colour masks), not both')
         if classes is not None and not Path(classes).is_file(): raise FileNotFoundError(f"--classes {classes}: file not found (a JSON of class names and colours, e.g. classes.json)")
@@ -195,7 +216,7 @@ def sadl_tile(
         print(f"recognised: {lay['name']}, {len(lay['scenes'])} scene(s)")
         drop = drop_empty or (not lay['cd'] and not keep_empty)
         r = tile_scenes(src, out, size=size, stride=stride, edge='pad' if pad else edge, drop_empty=drop, val=val, test=test, seed=seed,
-                        split_by=split_by, block=block, binarize=binarize, mask_class=class_name, class_colour=class_colour, classes=classes,
+                        split_by=split_by, block=block, scenes=pats.get('scenes'), split_scenes=split_scenes, downsample=downsample, binarize=binarize, mask_class=class_name, class_colour=class_colour, classes=classes,
                         bands=bands, stretch=stretch, force=force, progress=show_progress(quiet))
         print(_tile_summary(r, lay['cd'], drop))
         if r['leaks']: print("sadl_tile: warning: --split_by patch puts neighbouring (with --stride < --size, overlapping) patches of "
@@ -256,7 +277,10 @@ def config_params(
         if f.name in but: continue
         text = _option_help(docs.get(f.name), cls.names(), f.default)
         typ = next((a for a in typing.get_args(hints[f.name]) if a is not type(None)), hints[f.name])   # int|None: int
-        if typ is bool:
+        if typing.get_origin(hints[f.name]) is tuple:                      # tuple[float, float]: --name LO HI
+            name, args = f.name, typing.get_args(hints[f.name])
+            p = Param(text, args[0], nargs=len(args))
+        elif typ is bool:
             name = f'no_{f.name}' if f.default else f.name                # a flag that is on by default is turned off
             p = Param(f"Turn off: {text}" if f.default else text, store_true)
         else:
@@ -357,6 +381,7 @@ def sadl_pretrain(
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
     no_check:store_true=False, # Skip the end-of-run check: the building probe of the backbone against its start, on the val split
+    probe_data:str=None, # Seg folder of held-out scenes for the end-of-run check (probe fitted on its train, scored on its val); default: DATA's val split
     debug:store_true=False, # Show the traceback of an error
     **options, # The other options of `PretrainConfig` (`config_options`): epochs, bs, size, n_points, pool, swap, lr, ...
 ):
@@ -368,6 +393,7 @@ def sadl_pretrain(
         cfg = cli_config(PretrainConfig, **_method_options(method, sd=not no_sd, **options))
         if not Path(data).is_dir(): raise FileNotFoundError(f"--data {data}: folder not found (make it with sadl_tile or sadl_synth)")
         _check_building_masks(Path(data), cfg.method, cfg.swap, labels_are_buildings)
+        if probe_data is not None and not Path(probe_data).is_dir(): raise FileNotFoundError(f"--probe_data {probe_data}: folder not found (a seg folder of held-out scenes, made with sadl_tile)")
         check_out(out)
         ck = Path(out)/'checkpoint.pth'
         if ck.is_file() and not (resume or restart):
@@ -381,17 +407,19 @@ def sadl_pretrain(
                          on_device=on_device, compile=dict(auto=None, on=True, off=False)[compile])
         if int(os.environ.get('RANK', 0)) == 0:
             print(f"backbone: {p}")
-            if not no_check: print(_learning_line(out, data))
+            if not no_check: print(_learning_line(out, data, probe_data))
 
 # %% ../nbs/09_cli.ipynb #1f83d9fc
 def _learning_line(
     out:str, # The pre-training folder
     data:str, # Its seg folder
+    probe_data:str|None=None, # A held-out seg folder to probe on instead of DATA's val split (`--probe_data`)
 )->str: # One line: whether the run learned, with the probe's evidence
     "What `sadl_pretrain` says at the end of a run: did the backbone learn building features (`sadl.probe.learning_check`)?"
     from sadl.probe import learning_check
-    v = learning_check(out, data)
-    if v is None: return "learning check skipped: needs backbone_start.pth in --out and a non-empty list/val.txt in --data"
+    v = learning_check(out, data, probe_data=probe_data)
+    where = 'DATA' if probe_data is None else '--probe_data'
+    if v is None: return f"learning check skipped: needs backbone_start.pth in --out and a non-empty list/val.txt in {where}"
     return ("learned: " if v['learned'] else "warning: DID NOT LEARN (do not use this backbone as a pre-trained one): ") + v['text']
 
 # %% ../nbs/09_cli.ipynb #d500fefb
@@ -533,7 +561,7 @@ def sadl_probe(
     cd:str=None, # CD folder (A/ B/ label/ list/) for the change probe
     width:int=64, # Width of 'random' backbones (a file's width is read from the file)
     layers:str='c2,c3,c4,c5', # Comma-separated stages read by the probes
-    max_patches:int=256, # Patches of each split used (the first ones)
+    max_patches:int=256, # Patches of each split used (a seeded random subset)
     out:str=None, # Write the table to this CSV file
     force:store_true=False, # Overwrite an existing --out file
     debug:store_true=False, # Show the traceback of an error

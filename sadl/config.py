@@ -167,6 +167,15 @@ class PretrainConfig(RunConfig):
     proj_dim:int=1024 # D, projection size (paper: 1024); projector hidden 2D, predictor bottleneck D/4 (paper: 2048, 256)
     precision:str=choice('auto', PRECISIONS) # 'auto' (bf16 on CUDA, fp32 on CPU), 'fast' (also bf16 on CPUs with bf16 units), 'bf16', 'fp32'
     method:str=choice('sadl', PRETRAIN_METHODS) # 'sadl' (SaDL and its ablations) or a Table I baseline: 'insup', 'moco', 'densecl', 'seco', 'cmc'
+    warmup:float=0. # Fraction of the run (of all its steps, in [0, 1)) over which the learning rate rises linearly from `final_lr` to `lr` before the poly decay; 0: none (the paper)
+    crop_scale:tuple[float, float]=(0.8, 1.0) # (min, max) area of the random-resized crops of views 1 and 2, as fractions of the patch (paper: 0.8, 1)
+
+    def __post_init__(self):
+        "A `crop_scale` read from JSON or a command line (a list) is stored as a tuple of floats."
+        super().__post_init__()
+        if isinstance(self.crop_scale, (list, tuple)):
+            try: self.crop_scale = tuple(float(x) for x in self.crop_scale)
+            except (TypeError, ValueError): pass              # `validate` names it
 
     def validate(self)->PretrainConfig:
         "Raise `ValueError` naming the first bad value; return self."
@@ -181,6 +190,10 @@ class PretrainConfig(RunConfig):
         if not 0 <= self.momentum < 1 or self.wd < 0: raise ValueError(f"momentum={self.momentum}, wd={self.wd}: need 0 <= momentum < 1, wd >= 0")
         if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
         if self.channels < 1 or self.proj_dim < 4: raise ValueError(f"channels={self.channels}, proj_dim={self.proj_dim}: need channels >= 1, proj_dim >= 4 (paper: 256, 1024)")
+        if not 0 <= self.warmup < 1: raise ValueError(f"warmup={self.warmup}: the warm-up is a fraction of the run, need 0 <= warmup < 1 (0: none)")
+        cs = self.crop_scale
+        if not (isinstance(cs, tuple) and len(cs) == 2 and all(isinstance(x, float) for x in cs) and 0 < cs[0] <= cs[1] <= 1):
+            raise ValueError(f"crop_scale={cs!r}: give (min, max) crop areas with 0 < min <= max <= 1 (paper: (0.8, 1.0))")
         if self.init is not None and not Path(self.init).is_file():
             raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self

@@ -192,7 +192,7 @@ def sadl_learner(
     pool, sd, swap, lr, init = c.pool, c.sd, c.swap, c.lr, c.init
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
     model = SaDLSiamese(SaDLModel(pool, c.channels, 2 * c.proj_dim, c.proj_dim, max(1, c.proj_dim // 4), pretrained=init, width=width)).to(dev).to(memory_format=torch.channels_last)
-    cbs = [SaDLViewsCallback(c.size, c.n_points, swap, pool, c.color, c.seed), ParamScheduler({'lr': poly_lr(lr, c.final_lr, c.power)}),
+    cbs = [SaDLViewsCallback(c.size, c.n_points, swap, pool, c.color, c.seed, scale=c.crop_scale), ParamScheduler({'lr': poly_lr(lr, c.final_lr, c.power, c.warmup)}),
            SkipValidation(), CollapseMonitor(), BuildingFreeMonitor(), *(cbs or [])]
     learn = Learner(dls, model, loss_func=SaDLLossFunc(sd, swap is not None, pool), opt_func=partial(sadl_opt, mom=c.momentum, wd=c.wd),
                     lr=lr, metrics=sadl_metrics(), cbs=cbs, wd_bn_bias=True, train_bn=True)
@@ -208,6 +208,7 @@ def sadl_learner(
 
 # %% ../nbs/06_learner.ipynb #a10d0002
 _SADL_ONLY = ('n_points', 'pool', 'sd', 'swap', 'channels', 'proj_dim')   # SaDL's tokens and heads
+_SADL_ONLY += ('warmup', 'crop_scale')   # issue 18's warm-up and crop range: SaDL's schedule and views only
 _UNUSED = {'contrastive': _SADL_ONLY, 'supervised': _SADL_ONLY + ('size', 'color', 'power', 'final_lr')}   # whole patches, linear decay
 
 def unused_options(

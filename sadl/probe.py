@@ -117,9 +117,19 @@ def evaluate_probe(
         c += torch.tensor(confusion(p > 0.5, t))
     return {**change_metrics(*c.tolist()), 'ap': average_precision(hist)}
 
+# %% ../nbs/06c_probe.ipynb #7db12b83
+def _subset(
+    ds, # `SegPatches` or `CDPatches` of one split
+    n:int|None, # At most this many patches; None (or 0): all
+    seed:int=0, # Seed of the choice: the same seed, the same subset
+): # `ds`, or its subset of `n` patches in the split's order
+    "A seeded random subset of at most `n` patches of a split."
+    if not n or len(ds) <= n: return ds
+    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    return ds.subset(idx.tolist())
+
 # %% ../nbs/06c_probe.ipynb #a347598c
 def _net(src, width, seed): return None if isinstance(src, str) and src == 'pixels' else probe_backbone(src, width, seed)
-def _first(ds, n): return ds if not n or len(ds) <= n else ds.subset(range(n))
 
 def seg_probe(
     src, # Backbone file, 'random', 'pixels' or a module
@@ -128,13 +138,13 @@ def seg_probe(
     layers=LAYERS, # Stages read by the probe
     train_split:str='train', # Split the probe is fitted on
     test_split:str='val', # Held-out split it is scored on
-    max_patches:int|None=256, # Use at most this many patches of each split (the first ones; bounds memory at 256 px); None: all
-    seed:int=0, # Seed of a random backbone and of the cell subset
+    max_patches:int|None=256, # Use at most this many patches of each split (a seeded random subset, `_subset`; bounds memory at 256 px); None: all
+    seed:int=0, # Seed of a random backbone, of the patch subsets and of the cell subset
     device=None, # Device of the feature extraction
 )->dict: # precision, recall, f1, iou, ap of the building class on `test_split`
     "Linear probe of the building mask on frozen features."
     net = _net(src, width, seed)
-    tr, te = (_first(SegPatches(data, s, progress=False), max_patches) for s in (train_split, test_split))
+    tr, te = (_subset(SegPatches(data, s, progress=False), max_patches, seed) for s in (train_split, test_split))
     probe = fit_linear_probe(dense_features(net, tr.images, layers, device=device), tr.masks, seed=seed)
     return evaluate_probe(probe, dense_features(net, te.images, layers, device=device), te.masks)
 
@@ -148,13 +158,13 @@ def change_probe(
     layers=LAYERS, # Stages read by the probe
     train_split:str='train', # Split the probe is fitted on
     test_split:str='test', # Held-out split it is scored on
-    max_patches:int|None=256, # Use at most this many pairs of each split (the first ones); None: all
-    seed:int=0, # Seed of a random backbone and of the cell subset
+    max_patches:int|None=256, # Use at most this many pairs of each split (a seeded random subset, `_subset`); None: all
+    seed:int=0, # Seed of a random backbone, of the pair subsets and of the cell subset
     device=None, # Device of the feature extraction
 )->dict: # precision, recall, f1, iou, ap of the change class on `test_split`
     "Linear probe of the change mask on |f(A) - f(B)| of frozen features."
     net = _net(src, width, seed)
-    tr, te = (_first(CDPatches(data, s, progress=False), max_patches) for s in (train_split, test_split))
+    tr, te = (_subset(CDPatches(data, s, progress=False), max_patches, seed) for s in (train_split, test_split))
     probe = fit_linear_probe(_diff_features(net, tr, layers, device), tr.labels, seed=seed)
     return evaluate_probe(probe, _diff_features(net, te, layers, device), te.labels)
 
@@ -166,11 +176,11 @@ def semantic_similarity(
     split:str='val', # Split to measure on
     width:int|None=None, # Width of a 'random' backbone
     layers=LAYERS, # Stages pooled
-    max_patches:int|None=256, # Use at most this many patches (the first ones); None: all
-    seed:int=0, # Seed of a random backbone
+    max_patches:int|None=256, # Use at most this many patches (a seeded random subset, `_subset`); None: all
+    seed:int=0, # Seed of a random backbone and of the patch subset
 )->dict: # bb: mean cosine building-building across images; bbg: building-background across images; gap: bb - bbg
     "Cross-image cosine similarity of pooled building and background features."
-    ds = _first(SegPatches(data, split, progress=False), max_patches)
+    ds = _subset(SegPatches(data, split, progress=False), max_patches, seed)
     f = dense_features(probe_backbone(src, width, seed), ds.images, layers)           # (N,C,h,w)
     f = f - f.mean((0, 2, 3), keepdim=True)
     w = F.adaptive_avg_pool2d(ds.masks[:, None].float(), f.shape[-2:])[:, 0]        # (N,h,w) building fraction
@@ -194,7 +204,7 @@ def probe_table(
     layers=LAYERS, # Stages read by the probes
     seed:int=0, # Seed of random backbones and cell subsets
     progress:bool=True, # Print one line per backbone
-    max_patches:int|None=256, # Patches of each split used by the probes (the first ones)
+    max_patches:int|None=256, # Patches of each split used by the probes (a seeded random subset)
     cd_split:str='val', # CD split the change probe is scored on: not 'test', which stays unseen until fine-tuning is scored
 )->pd.DataFrame: # One row per backbone, columns `PROBE_COLS` (NaN where skipped)
     "Building probe, change probe and semantic similarity of several backbones."
@@ -246,14 +256,16 @@ def probe_name(
 # %% ../nbs/06c_probe.ipynb #c9af5324
 def learning_check(
     run:str|Path, # A pre-training folder holding backbone.pth and backbone_start.pth (`sadl.learner.pretrain` writes both)
-    data:str|Path, # Its seg folder (A/ label/ list/): the probe is fitted on `train`, scored on `val`
+    data:str|Path, # Its seg folder (A/ label/ list/): the probe is fitted on `train`, scored on `val` (unless `probe_data`)
     margin:float=0.02, # Building-probe AP gain that counts as learned (`probe_verdict`)
-    max_patches:int|None=256, # Patches of each split the probe uses
+    max_patches:int|None=256, # Patches of each split the probe uses (a seeded random subset)
+    probe_data:str|Path|None=None, # A held-out seg folder to probe on instead (fitted on its `train`, scored on its `val`); None: `data`
 )->dict|None: # `probe_verdict`: learned, ap_gain, gap_gain, text; None when the start weights or the val split are missing
     "Did this pre-training run learn? Its backbone's building probe against its starting weights, on held-out patches."
-    run = Path(run)
+    run, probe = Path(run), Path(data if probe_data is None else probe_data)
+    if probe_data is not None and not probe.is_dir(): raise FileNotFoundError(f"probe_data={probe}: no such folder; pass a seg folder (A/ label/ list/) of held-out scenes")
     end, start = run/'backbone.pth', run/'backbone_start.pth'
-    val = Path(data)/'list'/'val.txt'
+    val = probe/'list'/'val.txt'
     if not (end.is_file() and start.is_file() and val.is_file() and val.read_text().split()): return None
-    t = probe_table({'start': str(start), 'pretrained': str(end)}, seg=data, progress=False, max_patches=max_patches)
+    t = probe_table({'start': str(start), 'pretrained': str(end)}, seg=probe, progress=False, max_patches=max_patches)
     return probe_verdict(t, 'pretrained', 'start', margin)

@@ -11,7 +11,7 @@ __all__ = ['STRETCHES', 'RASTER_EXTS', 'EDGES', 'SPLITS', 'SPLIT_BY', 'parse_ban
            'SadlDataError', 'atomic_path', 'shared_data', 'IMAGE_EXTS']
 
 # %% ../nbs/00_tiling.ipynb #bbcf63ac
-import contextlib, json, math, os, shutil, warnings
+import contextlib, fnmatch, json, math, os, shutil, warnings
 from pathlib import Path
 import numpy as np
 import cv2
@@ -666,6 +666,23 @@ def detect_layout(
                         "CITY/imgs_1/ imgs_2/ cm/ (OSCD), SITE/N/im1 im2 gt (SZTAKI AirChange), "
                         "or a before/after image pair with a change label (WHU-CD)")
 
+# %% ../nbs/00_tiling.ipynb #a6996579
+def _downsample(
+    arr:np.ndarray, # (H,W,C) uint8 image or (H,W) uint8 {0,1} mask
+    k:int, # Integer factor: each k x k block becomes one pixel
+    mask:bool=False, # A {0,1} mask: the block's majority (ties: 1); else the block's mean (area averaging)
+    rows:int=256, # Output rows per strip (bounds the memory used)
+)->np.ndarray: # uint8 (H//k, W//k[,C])
+    "Reduce a scene by an integer factor: image blocks averaged, mask blocks by majority."
+    if k == 1: return arr
+    H, W, n = arr.shape[0] // k, arr.shape[1] // k, k * k
+    out = np.empty((H, W) + arr.shape[2:], np.uint8)
+    for i in range(0, H, rows):
+        h = min(rows, H - i)
+        s = arr[i * k:(i + h) * k, :W * k].reshape(h, k, W, k, *arr.shape[2:]).sum((1, 3), dtype=np.uint32)   # (h,W[,C]) block sums
+        out[i:i + h] = (2 * s >= n) if mask else (2 * s + n) // (2 * n)
+    return out
+
 # %% ../nbs/00_tiling.ipynb #322e0293
 def _read_scene(
     files:dict, # {role: path} of one scene: A[, B], label
@@ -673,6 +690,7 @@ def _read_scene(
     bands=None, # 1-based bands used as RGB (see `read_raster`)
     stretch='auto', # How deeper data become 8-bit (see `read_raster`)
     colour=None, # Class-colour masks: the colour that becomes 1
+    downsample:int=1, # Reduce the scene by this integer factor (`_downsample`) once it is read and checked
 )->tuple: # ({role: array}, {role: facts of the image reader})
     "Read one scene's files; the arrays of a pair must have the same size."
     arrs, info = {}, {}
@@ -684,7 +702,7 @@ def _read_scene(
         if a.shape[:2] != a0.shape[:2]:
             raise SadlDataError(f"{files[d0]} is {a0.shape[1]}x{a0.shape[0]} but {files[d]} is "
                                 f"{a.shape[1]}x{a.shape[0]} (width x height); a pair must have the same size")
-    return arrs, info
+    return {d: _downsample(a, downsample, d == 'label') for d, a in arrs.items()}, info
 
 # %% ../nbs/00_tiling.ipynb #2edadc00
 SPLIT_BY = ('auto', 'scene', 'block', 'patch')
@@ -696,6 +714,7 @@ def _check_tile_args(
     edge:str, # Edge rule (`EDGES`)
     split_by:str, # Split method (`SPLIT_BY`)
     block:int|None, # Side of the spatial blocks, or None
+    downsample:int=1, # Factor the scenes are reduced by
 ):
     "Refuse arguments of `tile_scenes` that cannot work, naming the value."
     if src.resolve() == out.resolve(): raise ValueError(f"{out}: output folder must differ from the source")
@@ -703,6 +722,8 @@ def _check_tile_args(
     if edge not in EDGES: raise ValueError(f"edge={edge!r}: use one of {', '.join(EDGES)}")
     if block is not None and (block < size or block % size):
         raise ValueError(f"block={block}: use a multiple of the patch size {size}")
+    if isinstance(downsample, bool) or not isinstance(downsample, (int, np.integer)) or downsample < 1:
+        raise ValueError(f"downsample={downsample!r}: give an integer factor >= 1 (2: half the resolution)")
 
 # %% ../nbs/00_tiling.ipynb #673e0fde
 def _classes_file(
@@ -733,6 +754,83 @@ def _mask_class(
                             "choose the class that becomes 1 with --class_name NAME or --class_colour R,G,B")
     return cc, None if cc else lay.get('binarize') if binarize is None else binarize
 
+# %% ../nbs/00_tiling.ipynb #62e92325
+def _scene_names(
+    src:Path, # Source folder
+    stem:str, # Scene name (`detect_layout`)
+    files:dict, # {role: path} of the scene
+)->list: # The scene name, then the folders of its image below `src`, e.g. ['Tile-1_image_part_001', 'Tile 1', 'images']
+    "The names a scene pattern is matched against: the scene's name and the folders its image is in below `src`."
+    try: parts = Path(files['A']).relative_to(src).parts[:-1]
+    except ValueError: parts = ()
+    return [stem, *parts]
+
+def _patterns(
+    x, # A scene name or glob pattern, or a list of them
+    what:str, # The argument, named in the error
+)->list: # The patterns, as strings
+    "Scene patterns as a list; an empty one is a `ValueError` naming the argument."
+    ps = [str(x)] if isinstance(x, (str, os.PathLike)) else [str(p) for p in x]
+    if not ps or any(not p.strip() for p in ps): raise ValueError(f"{what}={x!r}: give scene names or glob patterns, e.g. ['Tile 1', 'Tile [2-6]']")
+    return ps
+
+def _matching(
+    names:list, # `_scene_names` of each scene
+    ps:list, # Patterns
+)->list: # For each scene, whether a pattern matches one of its names
+    return [any(fnmatch.fnmatchcase(n, p) for n in ns for p in ps) for ns in names]
+
+def _no_match(
+    src:Path, # Source folder
+    what:str, # The argument, e.g. "scenes='Tile 9'"
+    names:list, # `_scene_names` of each scene
+)->SadlDataError:
+    "The error for a pattern that matches no scene: what there is to choose from."
+    folders = sorted({f for ns in names for f in ns[1:]})
+    return SadlDataError(f"{src}: {what} matches no scene; scenes are named like {', '.join(repr(ns[0]) for ns in names[:2])}"
+                         + (f" and are in the folders {', '.join(map(repr, folders[:10]))}" + (', ...' if len(folders) > 10 else '') if folders else '')
+                         + " (a name or a glob pattern, e.g. 'Tile [1-6]')")
+
+# %% ../nbs/00_tiling.ipynb #462e7a12
+def _select_scenes(
+    src:Path, # Source folder (named in errors)
+    scenes:list, # [(split, stem, files)] of `detect_layout`
+    patterns, # Names or glob patterns of the scenes to keep (`_scene_names`); None: all
+)->list: # The scenes kept, in order
+    "The scenes a caller asked for; a pattern that selects none is an error."
+    if patterns is None: return scenes
+    ps = _patterns(patterns, 'scenes')
+    names = [_scene_names(src, stem, f) for _, stem, f in scenes]
+    for p in ps:
+        if not any(_matching(names, [p])): raise _no_match(src, f"scenes={p!r}", names)
+    return [s for s, keep in zip(scenes, _matching(names, ps)) if keep]
+
+# %% ../nbs/00_tiling.ipynb #6a1c30bf
+def _given_splits(
+    src:Path, # Source folder (named in errors)
+    scenes:list, # [(split, stem, files)]: the scenes to tile
+    split_scenes:dict, # {split: names or glob patterns}: those scenes go to that split, the others to train
+)->list: # [(split, stem, files)] with the split given to each scene
+    "Each scene in the split the caller named it for (train when not named); a scene named twice, or a pattern naming none, is an error."
+    bad = [k for k in split_scenes if k not in SPLITS]
+    if bad: raise ValueError(f"split_scenes: split {bad[0]!r}; use {', '.join(SPLITS)}")
+    names = [_scene_names(src, stem, f) for _, stem, f in scenes]
+    hits = {}
+    for k, v in split_scenes.items():
+        ps = _patterns(v, f'split_scenes[{k!r}]')
+        for p in ps:
+            if not any(_matching(names, [p])): raise _no_match(src, f"split_scenes[{k!r}]={p!r}", names)
+        hits[k] = _matching(names, ps)
+    out = []
+    for j, (_, stem, f) in enumerate(scenes):
+        ks = [k for k, h in hits.items() if h[j]]
+        if len(ks) > 1: raise SadlDataError(f"{f['A']}: scene {stem!r} is named for both {ks[0]} and {ks[1]} (split_scenes); put it in one")
+        if not ks and 'train' in hits:
+            raise SadlDataError(f"{f['A']}: scene {stem!r} is in none of the split_scenes lists; add it to one, leave 'train' out "
+                                "(the scenes not named go to train), or leave it out with scenes=")
+        out.append((ks[0] if ks else 'train', stem, f))
+    return out
+
 # %% ../nbs/00_tiling.ipynb #70a613f4
 def _split_plan(
     src:Path, # Source folder (named in the warning)
@@ -740,8 +838,13 @@ def _split_plan(
     val:float|None, # Validation fraction asked for; None: 0.2 seg, 0.1 CD
     test:float|None, # Test fraction asked for; None: 0 seg, 0.1 CD
     split_by:str, # Split method asked for (`SPLIT_BY`)
-)->tuple: # ({split: fraction} of a split made here, method: 'own', 'scene', 'block' or 'patch')
-    "The split fractions and how to split: the source's own split, or by scene, block or patch."
+    given:bool=False, # The caller named the scenes of the splits (`split_scenes`)
+)->tuple: # ({split: fraction} of a split made here, method: 'own', 'given', 'scene', 'block' or 'patch')
+    "The split fractions and how to split: the source's own split, the scenes given, or by scene, block or patch."
+    if given:
+        if val is not None or test is not None or split_by != 'auto':
+            raise ValueError(f"split_scenes and val={val}, test={test}, split_by={split_by!r}: split_scenes fixes the split; give one or the other")
+        return {}, 'given'
     given = val is not None or test is not None
     val = (0.1 if lay['cd'] else 0.2) if val is None else val
     test = (0.1 if lay['cd'] else 0.0) if test is None else test
@@ -849,10 +952,10 @@ def _commit(
 # %% ../nbs/00_tiling.ipynb #421751ff
 def _tile_scene(
     st:Path, # Staging folder the patches go to
-    split:str|None, # The source's own split of the scene, or None
+    split:str|None, # The source's own split of the scene, the split given for it (`split_scenes`), or None
     stem:str, # Scene name
     files:dict, # {role: path} of the scene
-    how:str, # Split method: 'own', 'scene', 'block' or 'patch'
+    how:str, # Split method: 'own', 'given', 'scene', 'block' or 'patch'
     tally:dict, # Running totals, updated: key_of, seen, facts, blocks, dropped, border, px, lost, fg
     read:dict, # `_read_scene` keywords: binarize, bands, stretch, colour
     size:int, # Patch size
@@ -887,18 +990,18 @@ def _tile_scene(
         tally['seen'][name] = files['A']
         tally['fg'] += int(lab.sum())
         for d, (_, _, p) in ps.items(): (write_mask if d == 'label' else write_image)(st/d/f'{name}.png', p)
-        key = {'own': split, 'scene': stem, 'patch': name}.get(how)
+        key = {'own': split, 'given': split, 'scene': stem, 'patch': name}.get(how)
         tally['key_of'][name] = key or f'{stem}/{blk(r, h)}/{blk(c, w)}'
 
 # %% ../nbs/00_tiling.ipynb #d914372b
 def _split_lists(
     key_of:dict, # {patch name: its group}: the own split, the scene, the patch or the block 'stem/row/col'
-    how:str, # Split method: 'own', 'scene', 'block' or 'patch'
+    how:str, # Split method: 'own', 'given', 'scene', 'block' or 'patch'
     fr:dict, # {split: fraction} of a split made here
     seed:int, # Seed of the split
 )->dict: # {split: sorted patch names}
-    "The split lists: the own split as it is; otherwise the groups are split at random, and their patches with them."
-    if how == 'own': return {s: sorted(n for n, k in key_of.items() if k == s) for s in SPLITS if s in key_of.values()}
+    "The split lists: the own (or given) split as it is; otherwise the groups are split at random, and their patches with them."
+    if how in ('own', 'given'): return {s: sorted(n for n, k in key_of.items() if k == s) for s in SPLITS if s in key_of.values()}
     groups = split_names(sorted(set(key_of.values())), fr, seed)
     gs = {g: s for s, v in groups.items() for g in v}
     return {s: sorted(n for n, k in key_of.items() if gs[k] == s) for s in groups}
@@ -917,6 +1020,9 @@ def tile_scenes(
     seed:int=0, # Seed of the split
     split_by:str='auto', # 'scene', 'block' (spatial blocks), 'patch' (leaks!); 'auto': scene, or block for few scenes
     block:int=None, # Side of the spatial blocks in pixels; default: the largest of 16..1 patches giving >= 20 blocks
+    scenes=None, # Scenes to tile: names or glob patterns matching a scene's name or a folder of its image below `src` (e.g. ['Tile [1-6]']); None: all
+    split_scenes:dict=None, # {split: names or patterns} (e.g. {'val': ['Tile 8']}): those scenes go to that split, the others to train; replaces val/test/split_by and the source's own split
+    downsample:int=1, # Reduce every scene by this integer factor before tiling (image: block mean; mask: block majority), so a patch covers k x k times the ground
     binarize:int=None, # Mask threshold: values >= it -> 1 (stray values; OSCD's 1/2 maps: 2); None: such masks fail
     mask_class:str=None, # Class-colour masks: the class that becomes 1, by its name in `classes` (e.g. 'Building')
     class_colour=None, # Class-colour masks: that class's colour, (r,g,b), 'R,G,B' or '#RRGGBB'; overrides `classes`
@@ -929,16 +1035,19 @@ def tile_scenes(
 )->dict: # Summary: layout, scenes, written, dropped, edge_dropped (pixels), split_by, splits, label_frac, out, ...
     "Cut the scenes of `src` into patches in `out`; no pixel in two splits (unless split_by='patch'); all or nothing."
     src, out = Path(src), Path(out)
-    _check_tile_args(src, out, size, edge, split_by, block)
+    _check_tile_args(src, out, size, edge, split_by, block, downsample)
     bands = parse_bands(bands)
+    select = None if scenes is None else _patterns(scenes, 'scenes')
     lay = detect_layout(src, cd)
+    lay['scenes'] = _select_scenes(src, lay['scenes'], select)
+    if split_scenes is not None: lay['scenes'] = _given_splits(src, lay['scenes'], split_scenes)
     cd, scenes = lay['cd'], lay['scenes']
     cc, binarize = _mask_class(src, lay, binarize, mask_class, class_colour, classes)
-    fr, how = _split_plan(src, lay, val, test, split_by)
+    fr, how = _split_plan(src, lay, val, test, split_by, given=split_scenes is not None)
     _check_out(out, force)
     st = _stage(out)
     tally = dict(key_of={}, seen={}, facts={}, blocks={}, dropped=0, border=0, px=0, lost=0, fg=0)
-    read = dict(binarize=binarize, bands=bands, stretch=stretch, colour=cc and cc['colour'])
+    read = dict(binarize=binarize, bands=bands, stretch=stretch, colour=cc and cc['colour'], downsample=downsample)
     one = len(scenes) == 1
     try:
         for split, stem, files in (scenes if one or not progress else progress_bar(scenes)):
@@ -951,12 +1060,13 @@ def tile_scenes(
         used = {tuple(f['bands']) for fs in tally['facts'].values() for f in fs.values()}
         rec = dict(source=lay['name'], layout='cd' if cd else 'seg', size=size, stride=stride or size, edge=edge,
                    drop_empty=drop_empty, bands=bands or (list(used.pop()) if len(used) == 1 else None),
-                   stretch=stretch, mask_class=cc, split_by=how, scenes=tally['facts'])
+                   stretch=stretch, mask_class=cc, split_by=how, downsample=downsample, select=select,
+                   split_scenes=split_scenes, scenes=tally['facts'])
         with atomic_path(st/'tiling.json') as f: f.write_text(json.dumps(rec, indent=1, default=str))
         _write_lists(st, lists)
         _commit(st, out)
     finally: shutil.rmtree(st, ignore_errors=True)                # a failed or interrupted run leaves nothing behind
-    return dict(source=lay['name'], layout='cd' if cd else 'seg', scenes=len(scenes), written=n,
+    return dict(source=lay['name'], layout='cd' if cd else 'seg', scenes=len(lay['scenes']), written=n, downsample=downsample,
                 dropped=tally['dropped'], edge=edge, edge_dropped=tally['lost'],
                 edge_dropped_frac=tally['lost'] / max(tally['px'], 1), split_by=how,
                 block_dropped=tally['border'], blocks=sorted(set(b for b in tally['blocks'].values() if b)),

@@ -35,13 +35,19 @@ __all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'get_rank', 'get_world_size', 
 
 # %% ../nbs/05b_train.ipynb #36fd7d1d
 def poly_lr(
-    lr:float=0.01, # Learning rate at pos=0
-    final:float=1e-5, # Learning rate at pos=1
+    lr:float=0.01, # Learning rate at the end of the warm-up (pos=`warmup`; pos=0 without one)
+    final:float=1e-5, # Learning rate at pos=1 (and at pos=0 of a warm-up)
     power:float=0.9, # Exponent (authors: 0.9)
+    warmup:float=0., # Fraction of the run with a linear warm-up from `final` to `lr` before the decay; 0: none (the paper)
 ): # function pos in [0,1] -> learning rate
-    "Poly decay `final + (lr - final) * (1 - pos)**power`, as a fastai schedule function."
-    def _inner(pos): return final + (lr - final) * max(0., 1. - float(pos)) ** power
+    "Poly decay `final + (lr - final) * (1 - pos)**power` (after an optional linear warm-up), as a fastai schedule function."
+    if not 0 <= warmup < 1: raise ValueError(f"warmup={warmup}: need 0 <= warmup < 1 (a fraction of the run)")
+    def _inner(pos):
+        pos = float(pos)
+        if pos < warmup: return final + (lr - final) * pos / warmup
+        return final + (lr - final) * max(0., 1. - (pos - warmup) / (1. - warmup)) ** power
     return _inner
+
 
 # %% ../nbs/05b_train.ipynb #cd0c92a4
 def sadl_opt(
@@ -117,6 +123,7 @@ class SaDLViewsCallback(Callback):
                  color:bool=True, # Colour jitter and blur on the views
                  seed:int=0, # Seed of the views' generator
                  channels_last:bool=True, # Views in channels_last memory format (match the model)
+                 scale:tuple|None=None, # (min, max) crop area of views 1 and 2 (`PretrainConfig.crop_scale`); None: `make_views`' (the paper's)
                 ):
         store_attr()
         self.gen = None
@@ -135,7 +142,8 @@ class SaDLViewsCallback(Callback):
         "Views, points and validity of one batch."
         img, img_b, mask = _split_batch(b, self.swap)
         g = self.generator(img.device)
-        vw = make_views(img, mask, size=self.size, color=self.color, swap=self.swap, img_b=img_b, generator=g, check_values=False)
+        crop = {} if self.scale is None else dict(scale=tuple(self.scale))
+        vw = make_views(img, mask, size=self.size, color=self.color, swap=self.swap, img_b=img_b, generator=g, check_values=False, **crop)
         p1 = p2 = None
         if self.pool == 'sample':
             pts = sample_points(mask, vw.g1, vw.g2, n=self.n_points, generator=g)

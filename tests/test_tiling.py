@@ -205,3 +205,23 @@ def test_dubai_aerial_class_colours(tmp_path, shared_data, console):
     labels = sorted((tmp_path/'out/label').iterdir())
     assert len(labels) > 100 and len(list((tmp_path/'out/A').iterdir())) == len(labels) and (tmp_path/'out/list/train.txt').is_file()
     assert all(read_mask(p).any() for p in labels[::10])                                            # building-free patches dropped
+
+def test_dubai_held_out_by_tile(tmp_path, console):
+    "Pre-training patches from Tile 1..6 (Tile 6 as val) and probe patches from Tile 7 (train) and Tile 8 (val) of the real Dubai set, at a quarter of the resolution: no tile in two places. Fails, not skips, without the data."
+    dubai = Path(os.environ.get('SADL_SHARED_DATA', Path(__file__).resolve().parents[2]/'shared'/'data'))/'dubai_aerial'
+    assert dubai.is_dir(), f"{dubai} not found: put shared/data beside the repo or set SADL_SHARED_DATA"
+    r = console('sadl_tile', dubai, tmp_path/'pre', '--size', '64', '--class_colour', '60,16,152', '--scenes', 'Tile [1-6]',
+                '--val_scenes', 'Tile 6', '--downsample', '4', '--quiet')
+    assert r.returncode == 0 and '54 scene(s) downsampled x4 -> ' in r.stdout and 'split by the scenes given' in r.stdout, r.stdout + r.stderr
+    s = tile_scenes(dubai, tmp_path/'probe', size=64, class_colour='60,16,152', scenes=['Tile 7', 'Tile 8'], split_scenes={'val': 'Tile 8'},
+                    downsample=4, progress=False)
+    assert (s['scenes'], s['split_by'], s['downsample']) == (18, 'given', 4) and min(s['splits'].values()) > 20, s
+    tiles = lambda d, sp: {n.split('_')[0] for n in (tmp_path/d/'list'/f'{sp}.txt').read_text().split()}
+    assert tiles('pre', 'train') == {f'Tile-{k}' for k in range(1, 6)} and tiles('pre', 'val') == {'Tile-6'}
+    assert (tiles('probe', 'train'), tiles('probe', 'val')) == ({'Tile-7'}, {'Tile-8'})
+    assert not {p.name for p in (tmp_path/'pre/A').iterdir()} & {p.name for p in (tmp_path/'probe/A').iterdir()}
+    img, msk = read_image(dubai/'Tile 8/images/image_part_001.jpg'), read_mask(dubai/'Tile 8/masks/image_part_001.png', colour='60,16,152')
+    mean = img[:256, 256:512].reshape(64, 4, 64, 4, 3).mean((1, 3))                  # the patch at (0, 64) of the quarter-size scene
+    assert np.abs(read_image(tmp_path/'probe/A/Tile-8_image_part_001_0000_0064.png') - mean).max() <= 0.5
+    major = msk[:256, 256:512].reshape(64, 4, 64, 4).mean((1, 3)) >= 0.5
+    assert np.array_equal(read_mask(tmp_path/'probe/label/Tile-8_image_part_001_0000_0064.png'), major)
