@@ -146,7 +146,7 @@ def cd_learner(
     seed = kwargs.get('seed', None if cfg is None else cfg.seed)   # None: the augmentation draws from torch's global generator
     c = FinetuneConfig.resolve(cfg, **{k: v for k, v in kwargs.items() if k in names})
     model = CDNet(c.channels, pretrained=None if c.init == 'random' else c.init, width=c.width, joint=c.joint)
-    model = model.to(memory_format=torch.channels_last)   # as in pre-training: on a 2-core CPU a step is ~10% (AVX2) to ~18% (AVX-512) faster
+    model = model.to(memory_format=torch.channels_last)   # as in pre-training: on a CPU a step is up to a quarter faster (benchmarks/RESULTS.md, cd_step)
     return Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1),
                    opt_func=partial(SGD, mom=c.mom, decouple_wd=False), lr=c.lr, wd=c.wd, wd_bn_bias=True,
                    metrics=cd_metrics(), cbs=[CDAugment(c.flip, c.max_sigma, seed), *(cbs or [])],

@@ -251,7 +251,7 @@ def cd_dataloaders(
     progress:bool=True, # Progress bar while decoding
     epoch_size:int|None=None, # Training pairs per epoch (reshuffled passes, cycled or cut to this length: equal steps at every fraction); None: one pass
     on_device:bool=False, # Keep the whole uint8 dataset on `device` (GPU) and index batches there
-    valid_bs:int|None=None, # Validation batch size; None: 4 * `bs` (no gradients to hold, and in eval mode BatchNorm makes a pair's output independent of its batch: fewer, larger calls, ~25% less validation time on a CPU)
+    valid_bs:int|None=None, # Validation batch size; None: 4 * `bs` (no gradients to hold, and in eval mode BatchNorm makes a pair's output independent of its batch: fewer, larger calls: about a fifth less validation time on a CPU)
 )->DataLoaders: # batches (a uint8 (B,3,H,W), b uint8 (B,3,H,W), label uint8 (B,H,W)) on `device`
     "fastai DataLoaders over `CDPatches` (train with a nested label fraction, val)."
     names = patch_names(root, 'train')
