@@ -56,3 +56,19 @@ def fake_runs(
                 elif models: _link(first, d/'model.pth')
     pd.DataFrame(rows).to_csv(out/'results.csv', index=False)
     return out
+
+def killed_after_epoch(
+    monkeypatch, # pytest's fixture: the patch is undone when the kill has happened
+    run, # Called with no arguments: the run to kill (e.g. a `pretrain` call)
+    epoch:int=0, # The epoch whose checkpoint is the last one written
+):
+    "Run `run()` as a job killed (KeyboardInterrupt) right after `Checkpoint` saved `epoch`, then restore `Checkpoint`."
+    import pytest
+    from sadl.train import Checkpoint
+    orig = Checkpoint.after_epoch
+    def killed(self):
+        orig(self)
+        if self.epoch == epoch: raise KeyboardInterrupt
+    monkeypatch.setattr(Checkpoint, 'after_epoch', killed)
+    with pytest.raises(KeyboardInterrupt): run()
+    monkeypatch.setattr(Checkpoint, 'after_epoch', orig)

@@ -9,6 +9,7 @@ from sadl.data import SegPatches, CDPatches, PatchDL
 from sadl.synth import make_synthetic, synth_scene
 from sadl.tiling import save_cd_sample, write_splits
 import sadl.learner as L
+from fakes import killed_after_epoch
 
 torch.set_num_threads(1)
 
@@ -66,15 +67,9 @@ def test_export_loads_into_torchvision(seg, tmp_path):
 
 def test_resume_after_interruption(seg, tmp_path, monkeypatch):
     out = tmp_path/'run'
-    orig = L.Checkpoint.after_epoch
-    def crash_after_epoch_1(self):
-        orig(self)
-        if self.epoch == 1: raise KeyboardInterrupt  # as if the job was killed after saving epoch 1
-    monkeypatch.setattr(L.Checkpoint, 'after_epoch', crash_after_epoch_1)
-    with pytest.raises(KeyboardInterrupt): L.pretrain(seg, out, epochs=4, bs=2, size=32, n_points=2, progress=False)
+    killed_after_epoch(monkeypatch, lambda: L.pretrain(seg, out, epochs=4, bs=2, size=32, n_points=2, progress=False), epoch=1)
     assert not (out/'backbone.pth').exists()
     assert torch.load(out/'checkpoint.pth', weights_only=False)['epoch'] == 1
-    monkeypatch.setattr(L.Checkpoint, 'after_epoch', orig)
     seen = []
     orig_before = L.SaDLViewsCallback.before_batch
     def spy(self): seen.append(self.epoch); orig_before(self)
@@ -106,13 +101,7 @@ def test_resume_gives_the_uninterrupted_losses(seg, tmp_path, monkeypatch):
     "A run killed after epoch 0 and resumed has the losses of the run that was never stopped (every random state restored)."
     kw = dict(epochs=3, bs=2, size=32, n_points=2, progress=False, device='cpu')
     L.pretrain(seg, tmp_path/'straight', **kw)
-    orig = L.Checkpoint.after_epoch
-    def killed_after_epoch_0(self):
-        orig(self)
-        if self.epoch == 0: raise KeyboardInterrupt
-    monkeypatch.setattr(L.Checkpoint, 'after_epoch', killed_after_epoch_0)
-    with pytest.raises(KeyboardInterrupt): L.pretrain(seg, tmp_path/'resumed', **kw)
-    monkeypatch.setattr(L.Checkpoint, 'after_epoch', orig)
+    killed_after_epoch(monkeypatch, lambda: L.pretrain(seg, tmp_path/'resumed', **kw))
     torch.manual_seed(123); import random, numpy as np; random.seed(5); np.random.seed(5)   # a new process: other global states
     L.pretrain(seg, tmp_path/'resumed', **kw)
     rows = [list(csv.DictReader(open(tmp_path/d/'history.csv'))) for d in ('straight', 'resumed')]

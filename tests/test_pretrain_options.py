@@ -10,6 +10,7 @@ from sadl.config import PretrainConfig
 from sadl.data import SegPatches, PatchDL
 from sadl.synth import make_synthetic
 from sadl.train import poly_lr, SaDLViewsCallback, check_same_run
+from fakes import killed_after_epoch
 import sadl.learner as L
 
 torch.set_num_threads(1)
@@ -56,13 +57,7 @@ def test_baselines_refuse_them(seg, tmp_path):
 def test_a_run_made_before_them_resumes(seg, tmp_path, monkeypatch):
     "A checkpoint whose configuration lacks the two options (an earlier version's) resumes: missing options take their defaults."
     kw = dict(epochs=2, bs=4, progress=False, device='cpu', **SMALL)
-    orig = L.Checkpoint.after_epoch
-    def killed_after_epoch_0(self):
-        orig(self)
-        if self.epoch == 0: raise KeyboardInterrupt
-    monkeypatch.setattr(L.Checkpoint, 'after_epoch', killed_after_epoch_0)
-    with pytest.raises(KeyboardInterrupt): L.pretrain(seg, tmp_path/'run', **kw)
-    monkeypatch.setattr(L.Checkpoint, 'after_epoch', orig)
+    killed_after_epoch(monkeypatch, lambda: L.pretrain(seg, tmp_path/'run', **kw))
     ck = tmp_path/'run'/'checkpoint.pth'
     st = torch.load(ck, weights_only=False)
     for k in ('warmup', 'crop_scale'): del st['config'][k]                       # as a checkpoint of an earlier version holds it
