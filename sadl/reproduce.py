@@ -42,7 +42,7 @@ class Preset:
     paired:bool = False            # Pre-train once per seed: fine-tuning seed s starts from pre-training seed s, so that the intervals cover pre-training's variance too; False: every seed fine-tunes one pre-training (seed 0)
 
 _CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.2, width=16, channels=64, proj_dim=256, precision='fp32')
-_CPU_FINETUNE = dict(epochs=100, patience=5, patience_frac=1/3, min_delta=0.02, min_epochs=12, smooth=5, sched='constant', joint=True, bs=8, lr=0.01, width=16, epoch_size=256,
+_CPU_FINETUNE = dict(epochs=100, patience=10, patience_frac=1/3, min_delta=0.02, min_epochs=12, smooth=5, sched='constant', joint=True, bs=8, lr=0.01, width=16, epoch_size=256,
                      monitor='ap', threshold='val', precision='fp32', cache='memmap')
 
 PRESETS = {
