@@ -24,20 +24,20 @@ from .model import ResNetFPN, load_backbone, net_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .metrics import (change_metrics, confusion, ap_histograms, average_precision, threshold_metrics, best_threshold,
                       ChangeMetric, ChangeAP, cd_metrics)
-from .train import SaDLDistributed, get_rank, get_world_size, BF16Autocast, use_bf16
+from .train import SaDLDistributed, get_rank, get_world_size, BF16Autocast, use_bf16, stop_rule
 from .train import Checkpoint, check_same_run, fit_run, quiet
 from .config import FinetuneConfig, config_kwargs
 
 # %% auto #0
-__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'stop_rule', 'convergence',
-           'GraceEarlyStopping', 'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes',
-           'confusion_rgb', 'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms',
-           'average_precision', 'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
+__all__ = ['CHANGE_COLOURS', 'CDNet', 'init_cd', 'joint_augment', 'CDAugment', 'cd_learner', 'convergence', 'GraceEarlyStopping',
+           'SaveBestModel', 'FinetuneCheckpoint', 'finetune', 'load_cd_model', 'overlay_changes', 'confusion_rgb',
+           'plot_change_map', 'METRICS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision',
+           'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'stop_rule']
 
 # %% ../nbs/07_cd.ipynb #df21a740
-# defined in sadl.core and sadl.metrics, importable from here as before
+# defined in sadl.core, sadl.metrics and sadl.train, importable from here as before
 _all_ = ['METRICS', 'change_metrics', 'confusion', 'ap_histograms', 'average_precision',
-         'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics']
+         'threshold_metrics', 'best_threshold', 'ChangeMetric', 'ChangeAP', 'cd_metrics', 'stop_rule']
 
 # %% ../nbs/07_cd.ipynb #0022a73c
 class CDNet(nn.Module):
@@ -162,25 +162,6 @@ def _history(learn:Learner, # A fitted `Learner` (its recorder)
     if steps_per_epoch: df.insert(1, 'step', (df.epoch + 1) * steps_per_epoch)
     return df
 
-# %% ../nbs/07_cd.ipynb #ca4af202
-def stop_rule(
-    scores, # Validation scores so far (higher is better), one per epoch, in order
-    patience:int, # Epochs without a gain that end a run
-    min_delta:float=0., # Smallest gain that counts (fastai `EarlyStoppingCallback`'s rule: above the last best by more than this)
-    smooth:int=1, # Watch the mean of the last `smooth` scores (fewer at the start); 1: each score, as fastai
-    patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (rounded up); 0: `patience` alone
-)->dict: # wait (epochs since the last gain), patience (the one in force now), stop (bool: wait >= patience)
-    "The early-stopping rule, read off the scores so far: `GraceEarlyStopping` applies it after every epoch, `convergence` to a history."
-    s = np.asarray(scores, dtype=float)
-    ref, wait = -np.inf, 0
-    for v in pd.Series(s).rolling(smooth, min_periods=1).mean():   # the watched score at every epoch
-        if v - min_delta > ref:
-            ref, wait = v, 0
-        else:
-            wait += 1
-    p = max(patience, math.ceil(patience_frac * len(s) - 1e-9))
-    return dict(wait=wait, patience=p, stop=bool(len(s)) and wait >= p)
-
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
     scores, # Validation score of each epoch (higher is better), in order
@@ -210,6 +191,8 @@ class GraceEarlyStopping(EarlyStoppingCallback):
                  **kwargs, # `EarlyStoppingCallback`'s options: monitor, min_delta, patience (higher scores are better)
                 ):
         super().__init__(**kwargs)
+        if self.comp is not np.greater:                      # `stop_rule` counts a higher score as a gain
+            raise ValueError(f"GraceEarlyStopping: monitor={self.monitor!r} must be a score where higher is better (comp=np.greater), e.g. 'ap'")
         self.min_epochs = min_epochs
         self.smooth = smooth
         self.patience_frac = patience_frac

@@ -381,7 +381,7 @@ def sadl_pretrain(
     on_device:store_true=False, # Keep the whole uint8 dataset on the GPU (about 7 GB at paper scale)
     compile:Param("torch.compile the encoder: auto (on CUDA only), on, off", str, choices=('auto', 'on', 'off'))='auto',
     no_check:store_true=False, # Skip the end-of-run check: the building probe of the backbone against its start, on the val split
-    probe_data:str=None, # Seg folder of held-out scenes for the end-of-run check (probe fitted on its train, scored on its val); default: DATA's val split
+    probe_data:str=None, # Seg folder of held-out scenes for the probe stop (--probe_every) and the end-of-run check (probe fitted on its train, scored on its val); default: DATA's val split
     debug:store_true=False, # Show the traceback of an error
     **options, # The other options of `PretrainConfig` (`config_options`): epochs, bs, size, n_points, pool, swap, lr, ...
 ):
@@ -404,9 +404,11 @@ def sadl_pretrain(
             for f in ('checkpoint.pth', 'history.csv', 'backbone.pth'): (Path(out)/f).unlink(missing_ok=True)
         with new_folder(out):
             p = pretrain(data, out, cfg, device=device, progress=show_progress(), resume=resume, num_workers=num_workers, cache=cache,
-                         on_device=on_device, compile=dict(auto=None, on=True, off=False)[compile])
+                         on_device=on_device, compile=dict(auto=None, on=True, off=False)[compile], probe_data=probe_data)
         if int(os.environ.get('RANK', 0)) == 0:
             print(f"backbone: {p}")
+            from sadl.probe import probe_stop_summary
+            if (s := probe_stop_summary(out)) is not None: print(s)
             if not no_check: print(_learning_line(out, data, probe_data))
 
 # %% ../nbs/09_cli.ipynb #1f83d9fc

@@ -169,6 +169,8 @@ class PretrainConfig(RunConfig):
     method:str=choice('sadl', PRETRAIN_METHODS) # 'sadl' (SaDL and its ablations) or a Table I baseline: 'insup', 'moco', 'densecl', 'seco', 'cmc'
     warmup:float=0. # Fraction of the run (of all its steps, in [0, 1)) over which the learning rate rises linearly from `final_lr` to `lr` before the poly decay; 0: none (the paper)
     crop_scale:tuple[float, float]=(0.8, 1.0) # (min, max) area of the random-resized crops of views 1 and 2, as fractions of the patch (paper: 0.8, 1)
+    probe_every:int=0 # Epochs between checks of the building probe on held-out patches (`sadl.probe.ProbeStop`): the run ends once `probe_patience` checks in a row gained less than 0.01 AP, under the cap of `epochs`; 0: no checks, every epoch runs (the paper)
+    probe_patience:int=3 # Checks in a row without a gain that end the run (with `probe_every`)
 
     def __post_init__(self):
         "A `crop_scale` read from JSON or a command line (a list) is stored as a tuple of floats."
@@ -191,6 +193,8 @@ class PretrainConfig(RunConfig):
         if int(self.width) != self.width or self.width < 1: raise ValueError(f"width={self.width}: must be a positive integer (paper: 64)")
         if self.channels < 1 or self.proj_dim < 4: raise ValueError(f"channels={self.channels}, proj_dim={self.proj_dim}: need channels >= 1, proj_dim >= 4 (paper: 256, 1024)")
         if not 0 <= self.warmup < 1: raise ValueError(f"warmup={self.warmup}: the warm-up is a fraction of the run, need 0 <= warmup < 1 (0: none)")
+        if self.probe_every < 0 or self.probe_patience < 1:
+            raise ValueError(f"probe_every={self.probe_every}, probe_patience={self.probe_patience}: need probe_every >= 0 (0: no checks) and probe_patience >= 1")
         cs = self.crop_scale
         if not (isinstance(cs, tuple) and len(cs) == 2 and all(isinstance(x, float) for x in cs) and 0 < cs[0] <= cs[1] <= 1):
             raise ValueError(f"crop_scale={cs!r}: give (min, max) crop areas with 0 < min <= max <= 1 (paper: (0.8, 1.0))")

@@ -23,6 +23,7 @@ from .train import (poly_lr, sadl_opt, rank_seed, distrib_setup, get_rank, get_w
                     SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HISTORY_COLS, HistoryCSV,
                     rng_states, set_rng_states, Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, cpu_bf16,
                     DeviceRecorder, SyncFreeProgress, SaDLDistributed, check_same_run, finished_epochs, fit_run)
+from .probe import ProbeStop, PROBE_CHECKS, STOPPED
 from .contrastive import pretrain_contrastive
 from .supervised import pretrain_supervised
 
@@ -209,6 +210,7 @@ def sadl_learner(
 # %% ../nbs/06_learner.ipynb #a10d0002
 _SADL_ONLY = ('n_points', 'pool', 'sd', 'swap', 'channels', 'proj_dim')   # SaDL's tokens and heads
 _SADL_ONLY += ('warmup', 'crop_scale')   # issue 18's warm-up and crop range: SaDL's schedule and views only
+_SADL_ONLY += ('probe_every', 'probe_patience')   # issue 18's stop on the held-out probe (`sadl.probe.ProbeStop`): SaDL's runs only
 _UNUSED = {'contrastive': _SADL_ONLY, 'supervised': _SADL_ONLY + ('size', 'color', 'power', 'final_lr')}   # whole patches, linear decay
 
 def unused_options(
@@ -269,6 +271,7 @@ def pretrain(
     cache:str='memory', # Decoded patches: 'memory', or 'memmap' (uint8 .npy under data/.sadl_cache, reused by later runs)
     on_device:bool=False, # Keep the whole uint8 dataset on the GPU and index batches there
     compile:bool|None=None, # torch.compile the encoder; None: on CUDA, off on the CPU
+    probe_data:str|Path|None=None, # With `probe_every`: the seg folder of held-out scenes the probe stop reads (fitted on its train split, scored on its val); None: `data`'s own
     **kwargs, # Fields of `PretrainConfig`: epochs, bs, size, n_points, pool, sd, swap, lr, init, seed, frac, width, method, ...
 )->Path: # out/backbone.pth
     "Pre-train SaDL (or a Table I baseline, `method`) on `data` and export the backbone as a torchvision ResNet-18 state dict."
@@ -278,11 +281,16 @@ def pretrain(
     data, out = Path(data), Path(out)
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")   # before out is made
     bb = out/'backbone.pth'
+    stop = [ProbeStop(probe_data or data, out, cfg.probe_every, cfg.probe_patience)] if cfg.probe_every else []   # `sadl.probe`: checks, stop
+    if stop and resume and (out/STOPPED).is_file() and bb.is_file() and (out/'checkpoint.pth').is_file():
+        finished_epochs(out/'checkpoint.pth', cfg)      # the same run (ValueError otherwise): it stopped on the probe and exported
+        return bb
     fit_run(out, cfg, lambda device, progress: _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device),
             lambda dls, cbs: sadl_learner(dls, cfg, cbs=[*cbs, BackboneExport(bb)], compile=compile),
-            device=device, progress=progress, resume=resume, done=bb,
+            device=device, progress=progress, resume=resume, done=bb, fit_cbs=stop, stale=(out/PROBE_CHECKS, out/STOPPED),
             facts=lambda learn: dict(data=str(data), device=str(learn.dls.device), bf16=use_bf16(cfg.precision, torch.device(learn.dls.device)),
-                                     world_size=get_world_size(), cache=cache, on_device=on_device, compile=learn.model.compiled))
+                                     world_size=get_world_size(), cache=cache, on_device=on_device, compile=learn.model.compiled,
+                                     **({'probe_data': str(probe_data or data)} if stop else {})))
     return bb
 
 # %% ../nbs/06_learner.ipynb #45f1a674

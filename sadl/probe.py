@@ -4,19 +4,21 @@
 
 # %% ../nbs/06c_probe.ipynb #4f837777
 from __future__ import annotations
-import warnings
+import json, warnings
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import SadlDataError
+from fastai.callback.core import Callback, CancelFitException
+from .core import SadlDataError, atomic_path
 from .data import normalize, SegPatches, CDPatches
 from .model import resnet18_backbone, backbone_width, load_backbone, as_resnet
 from .metrics import change_metrics, confusion, ap_histograms, average_precision
+from .train import stop_rule, get_rank
 
 # %% auto #0
-__all__ = ['LAYERS', 'PROBE_COLS', 'probe_backbone', 'dense_features', 'LinearProbe', 'fit_linear_probe', 'evaluate_probe',
-           'seg_probe', 'change_probe', 'semantic_similarity', 'probe_table', 'probe_verdict', 'probe_name',
-           'learning_check']
+__all__ = ['LAYERS', 'PROBE_COLS', 'PROBE_CHECKS', 'STOPPED', 'probe_backbone', 'dense_features', 'LinearProbe',
+           'fit_linear_probe', 'evaluate_probe', 'seg_probe', 'change_probe', 'semantic_similarity', 'probe_table',
+           'probe_verdict', 'probe_name', 'learning_check', 'ProbeStop', 'probe_stop_summary']
 
 # %% ../nbs/06c_probe.ipynb #8f8d1cbb
 LAYERS = ('c2', 'c3', 'c4', 'c5')
@@ -143,8 +145,10 @@ def seg_probe(
     device=None, # Device of the feature extraction
 )->dict: # precision, recall, f1, iou, ap of the building class on `test_split`
     "Linear probe of the building mask on frozen features."
-    net = _net(src, width, seed)
     tr, te = (_subset(SegPatches(data, s, progress=False), max_patches, seed) for s in (train_split, test_split))
+    return _seg_scores(_net(src, width, seed), tr, te, layers, seed, device)
+
+def _seg_scores(net, tr, te, layers=LAYERS, seed:int=0, device=None)->dict: # the building probe of `net`, fitted on `tr`, scored on `te` (`SegPatches`)
     probe = fit_linear_probe(dense_features(net, tr.images, layers, device=device), tr.masks, seed=seed)
     return evaluate_probe(probe, dense_features(net, te.images, layers, device=device), te.masks)
 
@@ -269,3 +273,73 @@ def learning_check(
     if not (end.is_file() and start.is_file() and val.is_file() and val.read_text().split()): return None
     t = probe_table({'start': str(start), 'pretrained': str(end)}, seg=probe, progress=False, max_patches=max_patches)
     return probe_verdict(t, 'pretrained', 'start', margin)
+
+# %% ../nbs/06c_probe.ipynb #a4ca92fd
+PROBE_CHECKS, STOPPED = 'probe_checks.csv', 'stopped.json'   # what `ProbeStop` writes into a pre-training folder
+
+class ProbeStop(Callback):
+    "Every `every` epochs, the building probe of the backbone in training on held-out patches; end the fit once `patience` checks in a row gained less than `min_delta` AP."
+    order = 59   # after the epoch's checkpoint (`sadl.train.Checkpoint`, 57): the epoch a run stopped at is its checkpoint's
+    def __init__(self,
+                 data:str|Path, # Seg folder of the probe (A/ label/ list/): fitted on its `train` split, scored on its `val`
+                 out:str|Path, # The run's folder: reads backbone_start.pth, writes probe_checks.csv and, when it ends the run, stopped.json
+                 every:int, # Epochs between checks (`PretrainConfig.probe_every`)
+                 patience:int=3, # Checks in a row without a gain that end the fit (`PretrainConfig.probe_patience`)
+                 min_delta:float=0.01, # Smallest AP gain over the best check before (the starting weights' included) that counts
+                 max_patches:int|None=256, # Patches of each split the probe reads (a seeded random subset, as `learning_check`)
+                ):
+        if every < 1 or patience < 1: raise ValueError(f"every={every}, patience={patience}: need at least 1 epoch between checks and a patience of 1")
+        self.data, self.out, self.every, self.patience, self.min_delta, self.max_patches = Path(data), Path(out), every, patience, min_delta, max_patches
+        val = self.data/'list'/'val.txt'
+        if not (val.is_file() and val.read_text().split()):
+            raise SadlDataError(f"{self.data}: the probe stop needs held-out patches in list/val.txt (a seg folder made with sadl_tile or sadl_synth)")
+
+    def _check(self, src)->float: # building-probe AP of `src` (a backbone file or the encoder in training), the run's random streams untouched
+        with torch.random.fork_rng(devices=[]): return _seg_scores(probe_backbone(src), self.tr, self.te)['ap']
+
+    def _model(self)->nn.Module: return getattr(self.learn.model, 'module', self.learn.model)   # the SaDL model (inside DDP's wrapper on several processes)
+
+    def _add(self, epoch:int, ap:float):
+        self.rows.append(dict(epoch=epoch, steps=(epoch + 1) * self.n_steps, ap=ap))
+        if not get_rank():
+            with atomic_path(self.out/PROBE_CHECKS) as f: pd.DataFrame(self.rows).to_csv(f, index=False)
+
+    def before_fit(self):
+        if (self.out/STOPPED).is_file(): raise CancelFitException()   # stopped, then killed before the export: export that state
+        self.tr, self.te = (_subset(SegPatches(self.data, s, progress=False), self.max_patches, 0) for s in ('train', 'val'))
+        self.n_steps = len(self.learn.dls.train)
+        f = self.out/PROBE_CHECKS
+        self.rows = pd.read_csv(f).to_dict('records') if f.is_file() else []   # a resumed run's checks so far
+        if not self.rows:
+            start = self.out/'backbone_start.pth'
+            self._add(-1, self._check(start if start.is_file() else self._model().encoder))
+
+    def after_epoch(self):
+        e = self.epoch
+        if (e + 1) % self.every or getattr(self.learn, 'skipped_epoch', False): return   # a replayed epoch's check is in the rows read back
+        m = self._model()
+        was = m.training
+        ap = self._check(m.encoder)
+        m.train(was)                                   # `probe_backbone` put the encoder in eval mode
+        self._add(e, ap)
+        if stop_rule([r['ap'] for r in self.rows], self.patience, self.min_delta)['stop']:
+            if not get_rank():
+                with atomic_path(self.out/STOPPED) as f: f.write_text(json.dumps(dict(epoch=e, patience=self.patience, min_delta=self.min_delta)))
+            raise CancelFitException()
+
+# %% ../nbs/06c_probe.ipynb #0bf69b9c
+def probe_stop_summary(
+    run:str|Path, # A pre-training folder
+)->str|None: # One line; None when the run made no probe checks
+    "What ended a run with probe checks (`ProbeStop`), and the building probe's AP at the start and at its best check."
+    run = Path(run)
+    if not (run/PROBE_CHECKS).is_file(): return None
+    h = pd.read_csv(run/PROBE_CHECKS)
+    start, checks = h.iloc[0], h.iloc[1:]
+    if not len(checks): return f"probe checks: building-probe AP {start.ap:.3f} at the start, no check made"
+    b = checks.loc[checks.ap.idxmax()]
+    best = f"building-probe AP {start.ap:.3f} at the start, best {b.ap:.3f} after epoch {int(b.epoch) + 1} ({int(b.steps)} steps)"
+    if (run/STOPPED).is_file():
+        st = json.loads((run/STOPPED).read_text())
+        return (f"probe stop after epoch {int(st['epoch']) + 1}: {st['patience']} checks in a row gained less than {st['min_delta']:g} AP; {best}")
+    return f"no probe stop: the epoch cap ended the run, the probe still gaining within its last checks; {best}"

@@ -4,8 +4,8 @@
 
 # %% ../nbs/05b_train.ipynb #a1e9d9f4
 from __future__ import annotations
-import contextlib, io, os, random, shutil, time, csv, warnings
-import numpy as np
+import contextlib, io, math, os, random, shutil, time, csv, warnings
+import numpy as np, pandas as pd
 from pathlib import Path
 import torch, torch.nn as nn
 from fastcore.basics import store_attr
@@ -30,8 +30,8 @@ from .model import class_presence, export_backbone
 __all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'get_rank', 'get_world_size', 'all_sum', 'rank_seed', 'distrib_setup',
            'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states',
            'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'use_bf16',
-           'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run', 'finished_epochs', 'quiet',
-           'fit_run']
+           'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run', 'finished_epochs', 'stop_rule',
+           'quiet', 'fit_run']
 
 # %% ../nbs/05b_train.ipynb #36fd7d1d
 def poly_lr(
@@ -458,6 +458,25 @@ def finished_epochs(
     st = torch.load(ck, map_location='cpu', weights_only=False, mmap=True)
     check_same_run(ck, st.get('config'), cfg, ignore)
     return int(st['epoch']) + 1
+
+# %% ../nbs/05b_train.ipynb #ca4af202
+def stop_rule(
+    scores, # Validation scores so far (higher is better), one per epoch, in order
+    patience:int, # Epochs without a gain that end a run
+    min_delta:float=0., # Smallest gain that counts (fastai `EarlyStoppingCallback`'s rule: above the last best by more than this)
+    smooth:int=1, # Watch the mean of the last `smooth` scores (fewer at the start); 1: each score, as fastai
+    patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (rounded up); 0: `patience` alone
+)->dict: # wait (epochs since the last gain), patience (the one in force now), stop (bool: wait >= patience)
+    "The early-stopping rule, read off the scores so far: `GraceEarlyStopping` applies it after every epoch, `convergence` to a history."
+    s = np.asarray(scores, dtype=float)
+    ref, wait = -np.inf, 0
+    for v in pd.Series(s).rolling(smooth, min_periods=1).mean():   # the watched score at every epoch
+        if v - min_delta > ref:
+            ref, wait = v, 0
+        else:
+            wait += 1
+    p = max(patience, math.ceil(patience_frac * len(s) - 1e-9))
+    return dict(wait=wait, patience=p, stop=bool(len(s)) and wait >= p)
 
 # %% ../nbs/05b_train.ipynb #57b4db5f
 def quiet(
