@@ -278,14 +278,14 @@ def learning_check(
 PROBE_CHECKS, STOPPED = 'probe_checks.csv', 'stopped.json'   # what `ProbeStop` writes into a pre-training folder
 
 class ProbeStop(Callback):
-    "Every `every` epochs, the building probe of the backbone in training on held-out patches; end the fit once `patience` checks in a row gained less than `min_delta` AP."
+    "Every `every` epochs, the building probe of the backbone in training on held-out patches; end the fit once `patience` checks in a row gained less than `min_delta` AP over the best check before them."
     order = 59   # after the epoch's checkpoint (`sadl.train.Checkpoint`, 57): the epoch a run stopped at is its checkpoint's
     def __init__(self,
                  data:str|Path, # Seg folder of the probe (A/ label/ list/): fitted on its `train` split, scored on its `val`
                  out:str|Path, # The run's folder: reads backbone_start.pth, writes probe_checks.csv and, when it ends the run, stopped.json
                  every:int, # Epochs between checks (`PretrainConfig.probe_every`)
                  patience:int=3, # Checks in a row without a gain that end the fit (`PretrainConfig.probe_patience`)
-                 min_delta:float=0.01, # Smallest AP gain over the best check before (the starting weights' included) that counts
+                 min_delta:float=0.01, # Smallest AP gain over the best check before that counts (the starting weights are recorded, not compared: see above)
                  max_patches:int|None=256, # Patches of each split the probe reads (a seeded random subset, as `learning_check`)
                 ):
         if every < 1 or patience < 1: raise ValueError(f"every={every}, patience={patience}: need at least 1 epoch between checks and a patience of 1")
@@ -322,7 +322,7 @@ class ProbeStop(Callback):
         ap = self._check(m.encoder)
         m.train(was)                                   # `probe_backbone` put the encoder in eval mode
         self._add(e, ap)
-        if stop_rule([r['ap'] for r in self.rows], self.patience, self.min_delta)['stop']:
+        if stop_rule([r['ap'] for r in self.rows if r['epoch'] >= 0], self.patience, self.min_delta)['stop']:   # the checks, not the start
             if not get_rank():
                 with atomic_path(self.out/STOPPED) as f: f.write_text(json.dumps(dict(epoch=e, patience=self.patience, min_delta=self.min_delta)))
             raise CancelFitException()
