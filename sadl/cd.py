@@ -259,7 +259,7 @@ def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progr
         res = learn.validate(dl=test_dl)                 # [loss, precision, recall, f1, iou, ap]
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if used.threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[used.monitor], used.epochs, used.patience, spe, used.min_delta, used.smooth, used.patience_frac)
+    conv = convergence(hist[used.monitor], used.epochs, steps_per_epoch=spe, **used.stop_options())
     best = conv['best_epoch']
     facts = dict(data=str(data), device=str(learn.dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json
@@ -299,7 +299,7 @@ def finetune(
     held = {}
     sched = SchedLin(cfg.lr, 0.) if cfg.sched == 'linear' else SchedNo(cfg.lr, cfg.lr)
     keep = SaveBestModel(monitor=cfg.monitor, comp=np.greater, fname='best')
-    stop = [GraceEarlyStopping(cfg.min_epochs, cfg.smooth, cfg.patience_frac, monitor=cfg.monitor, comp=np.greater, min_delta=cfg.min_delta, patience=cfg.patience)] if cfg.patience else []
+    stop = [GraceEarlyStopping(cfg.min_epochs, monitor=cfg.monitor, comp=np.greater, **cfg.stop_options())] if cfg.patience else []
     # the shell: refuse another configuration's checkpoint, join the process group (torchrun: one process per GPU, DDP, bs per GPU,
     # rank 0 writes), data, learner, resume or a fresh start, the fit; then the test and the files
     return fit_run(out, used, lambda device, progress: _cd_dls(data, cfg, device, progress, held),

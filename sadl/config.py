@@ -248,3 +248,7 @@ class FinetuneConfig(RunConfig):
         if self.patience is not None and not 1 <= self.patience < self.epochs:
             raise ValueError(f"patience={self.patience}: need 1 <= patience < epochs={self.epochs} (or None: no early stop)")
         return self
+
+    def stop_options(self)->dict:
+        "The options of the early-stopping rule (`sadl.train.stop_rule`): what stops a run and what `convergence` reads off its history."
+        return dict(patience=self.patience, min_delta=self.min_delta, smooth=self.smooth, patience_frac=self.patience_frac)

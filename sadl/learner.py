@@ -23,7 +23,7 @@ from .train import (poly_lr, sadl_opt, rank_seed, distrib_setup, get_rank, get_w
                     SaDLViewsCallback, LossPart, SkipValidation, QuietSkipToEpoch, HISTORY_COLS, HistoryCSV,
                     rng_states, set_rng_states, Checkpoint, load_checkpoint, BackboneExport, BF16Autocast, cpu_bf16,
                     DeviceRecorder, SyncFreeProgress, SaDLDistributed, check_same_run, finished_epochs, fit_run)
-from .probe import ProbeStop, PROBE_CHECKS, STOPPED
+from .probe import ProbeStop, PROBE_CHECKS
 from .contrastive import pretrain_contrastive
 from .supervised import pretrain_supervised
 
@@ -282,12 +282,9 @@ def pretrain(
     if not data.is_dir(): raise FileNotFoundError(f"data={data}: no such folder; pass a seg dataset folder (A/, label/, list/)")   # before out is made
     bb = out/'backbone.pth'
     stop = [ProbeStop(probe_data or data, out, cfg.probe_every, cfg.probe_patience)] if cfg.probe_every else []   # `sadl.probe`: checks, stop
-    if stop and resume and (out/STOPPED).is_file() and bb.is_file() and (out/'checkpoint.pth').is_file():
-        finished_epochs(out/'checkpoint.pth', cfg)      # the same run (ValueError otherwise): it stopped on the probe and exported
-        return bb
     fit_run(out, cfg, lambda device, progress: _pretrain_dls(data, cfg, device, num_workers, progress, cache, on_device),
             lambda dls, cbs: sadl_learner(dls, cfg, cbs=[*cbs, BackboneExport(bb)], compile=compile),
-            device=device, progress=progress, resume=resume, done=bb, fit_cbs=stop, stale=(out/PROBE_CHECKS, out/STOPPED),
+            device=device, progress=progress, resume=resume, done=bb, fit_cbs=stop, stale=(out/PROBE_CHECKS,),
             facts=lambda learn: dict(data=str(data), device=str(learn.dls.device), bf16=use_bf16(cfg.precision, torch.device(learn.dls.device)),
                                      world_size=get_world_size(), cache=cache, on_device=on_device, compile=learn.model.compiled,
                                      **({'probe_data': str(probe_data or data)} if stop else {})))

@@ -13,12 +13,12 @@ from .core import SadlDataError, atomic_path
 from .data import normalize, SegPatches, CDPatches
 from .model import resnet18_backbone, backbone_width, load_backbone, as_resnet
 from .metrics import change_metrics, confusion, ap_histograms, average_precision
-from .train import stop_rule, get_rank
+from .train import stop_rule, get_rank, bare_model, STOPPED
 
 # %% auto #0
-__all__ = ['LAYERS', 'PROBE_COLS', 'PROBE_CHECKS', 'STOPPED', 'probe_backbone', 'dense_features', 'LinearProbe',
-           'fit_linear_probe', 'evaluate_probe', 'seg_probe', 'change_probe', 'semantic_similarity', 'probe_table',
-           'probe_verdict', 'probe_name', 'learning_check', 'ProbeStop', 'probe_stop_summary']
+__all__ = ['LAYERS', 'PROBE_COLS', 'PROBE_CHECKS', 'probe_backbone', 'dense_features', 'LinearProbe', 'fit_linear_probe',
+           'evaluate_probe', 'seg_probe', 'change_probe', 'semantic_similarity', 'probe_table', 'probe_verdict',
+           'probe_name', 'learning_check', 'ProbeStop', 'probe_stop_summary']
 
 # %% ../nbs/06c_probe.ipynb #8f8d1cbb
 LAYERS = ('c2', 'c3', 'c4', 'c5')
@@ -275,7 +275,7 @@ def learning_check(
     return probe_verdict(t, 'pretrained', 'start', margin)
 
 # %% ../nbs/06c_probe.ipynb #a4ca92fd
-PROBE_CHECKS, STOPPED = 'probe_checks.csv', 'stopped.json'   # what `ProbeStop` writes into a pre-training folder
+PROBE_CHECKS = 'probe_checks.csv'   # what `ProbeStop` writes into a pre-training folder (and `sadl.train.STOPPED` when it ends the run)
 
 class ProbeStop(Callback):
     "Every `every` epochs, the building probe of the backbone in training on held-out patches; end the fit once `patience` checks in a row gained less than `min_delta` AP over the best check before them."
@@ -297,8 +297,6 @@ class ProbeStop(Callback):
     def _check(self, src)->float: # building-probe AP of `src` (a backbone file or the encoder in training), the run's random streams untouched
         with torch.random.fork_rng(devices=[]): return _seg_scores(probe_backbone(src), self.tr, self.te)['ap']
 
-    def _model(self)->nn.Module: return getattr(self.learn.model, 'module', self.learn.model)   # the SaDL model (inside DDP's wrapper on several processes)
-
     def _add(self, epoch:int, ap:float):
         self.rows.append(dict(epoch=epoch, steps=(epoch + 1) * self.n_steps, ap=ap))
         if not get_rank():
@@ -312,12 +310,12 @@ class ProbeStop(Callback):
         self.rows = pd.read_csv(f).to_dict('records') if f.is_file() else []   # a resumed run's checks so far
         if not self.rows:
             start = self.out/'backbone_start.pth'
-            self._add(-1, self._check(start if start.is_file() else self._model().encoder))
+            self._add(-1, self._check(start if start.is_file() else bare_model(self.learn.model).encoder))
 
     def after_epoch(self):
         e = self.epoch
         if (e + 1) % self.every or getattr(self.learn, 'skipped_epoch', False): return   # a replayed epoch's check is in the rows read back
-        m = self._model()
+        m = bare_model(self.learn.model)
         was = m.training
         ap = self._check(m.encoder)
         m.train(was)                                   # `probe_backbone` put the encoder in eval mode

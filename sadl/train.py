@@ -27,11 +27,11 @@ from .sampling import sample_points
 from .model import class_presence, export_backbone
 
 # %% auto #0
-__all__ = ['HISTORY_COLS', 'poly_lr', 'sadl_opt', 'get_rank', 'get_world_size', 'all_sum', 'rank_seed', 'distrib_setup',
-           'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV', 'rng_states',
-           'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'use_bf16',
-           'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run', 'finished_epochs', 'stop_rule',
-           'quiet', 'fit_run']
+__all__ = ['HISTORY_COLS', 'STOPPED', 'poly_lr', 'sadl_opt', 'get_rank', 'get_world_size', 'bare_model', 'all_sum', 'rank_seed',
+           'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
+           'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast',
+           'cpu_bf16', 'use_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run',
+           'finished_epochs', 'stop_rule', 'quiet', 'fit_run']
 
 # %% ../nbs/05b_train.ipynb #36fd7d1d
 def poly_lr(
@@ -69,7 +69,9 @@ def get_world_size()->int: # Processes in the group; 1 without one
     "The number of processes of the group (1 in a single process)."
     return torch.distributed.get_world_size() if _dist_on() else 1
 
-def _bare(model:nn.Module)->nn.Module:
+def bare_model(
+    model:nn.Module, # A model, or one wrapped for data-parallel training
+)->nn.Module: # The model itself
     "The model inside a DDP wrapper (or the model itself)."
     return model.module if isinstance(model, DistributedDataParallel) else model
 
@@ -304,7 +306,7 @@ class Checkpoint(Callback):
         if get_world_size() > 1:
             rng = [None] * get_world_size(); torch.distributed.all_gather_object(rng, rng_states(l))
         if get_rank(): return
-        _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=_bare(l.model).state_dict(), opt=l.opt.state_dict(),
+        _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=bare_model(l.model).state_dict(), opt=l.opt.state_dict(),
                           history=hist.rows if hist else [], recorder=_recorder_state(l), rng=rng, world=get_world_size(), config=self.config), self.path)
 
 # %% ../nbs/05b_train.ipynb #0bd19f0f
@@ -338,7 +340,7 @@ class BackboneExport(Callback):
                 ):
         self.path = Path(path)
     def after_fit(self):
-        if not get_rank(): export_backbone(_bare(self.learn.model).encoder, self.path)
+        if not get_rank(): export_backbone(bare_model(self.learn.model).encoder, self.path)
 
 # %% ../nbs/05b_train.ipynb #24c996dd
 class BF16Autocast(Callback):
@@ -428,9 +430,9 @@ class SaDLDistributed(Callback):
         if get_rank(): self.learn.logger = noop
     def after_epoch(self):
         "Rank 0's BatchNorm running statistics on every rank (they drift apart without SyncBatchNorm), before the checkpoint."
-        for b in _bare(self.learn.model).buffers(): torch.distributed.broadcast(b, 0)
+        for b in bare_model(self.learn.model).buffers(): torch.distributed.broadcast(b, 0)
     def after_fit(self):
-        self.learn.model = _bare(self.learn.model)
+        self.learn.model = bare_model(self.learn.model)
         self.dls.train.shard = None
 
 # %% ../nbs/05b_train.ipynb #e41f790e
@@ -493,13 +495,15 @@ def quiet(
     return st
 
 # %% ../nbs/05b_train.ipynb #8ba055d6
+STOPPED = 'stopped.json'   # written into a run's folder by a callback that ended the run before its cap (`sadl.probe.ProbeStop`): the run is finished
+
 def _fresh(learn:Learner, out:Path, stale:tuple, start:str|None):
     "A fresh start (rank 0): remove what an earlier run left, export the starting backbone."
-    for f in stale:
+    for f in (*stale, out/STOPPED):
         f = Path(f)
         if f.is_dir(): shutil.rmtree(f, ignore_errors=True)
         else: f.unlink(missing_ok=True)
-    if start: export_backbone(_bare(learn.model).encoder, out/start)   # the starting point, fine-tuned as its own baseline
+    if start: export_backbone(bare_model(learn.model).encoder, out/start)   # the starting point, fine-tuned as its own baseline
 
 def fit_run(
     out:str|Path, # Output folder: checkpoint.pth, history.csv, config.json, the starting backbone, and what the learner's callbacks write
@@ -509,7 +513,7 @@ def fit_run(
     device=None, # 'cpu', 'cuda' or 'cuda:N' (`distrib_setup`); None: cuda if available, else cpu
     progress:bool=True, # Bars and the per-epoch table (rank 0 only); False: nothing on stdout (`quiet`)
     resume:bool=True, # Continue from out/checkpoint.pth when present; False: start over
-    done:str|Path|None=None, # The file a finished run leaves (backbone.pth): with it and every epoch in the checkpoint, return None at once
+    done:str|Path|None=None, # The file a finished run leaves (backbone.pth): with it and every epoch in the checkpoint (or `STOPPED`), return None at once
     ignore:tuple=('precision', 'method'), # Options a resumed run may change (`finished_epochs`)
     cols:tuple|None=HISTORY_COLS, # Columns of out/history.csv (`HistoryCSV`); None: no history.csv
     checkpoint:type=Checkpoint, # The checkpoint callback (a subclass with another `order` where the method needs one)
@@ -522,7 +526,8 @@ def fit_run(
     "The tail every training run shares: resume check, process group, seed, data, learner with history and checkpoint, fresh start or resume, config.json, a quiet or verbose fit."
     out = Path(out)
     ck = out/'checkpoint.pth'
-    if resume and ck.is_file() and finished_epochs(ck, cfg, ignore) >= cfg.epochs and done is not None and Path(done).is_file(): return None
+    if resume and ck.is_file() and (finished_epochs(ck, cfg, ignore) >= cfg.epochs or (out/STOPPED).is_file()) and done is not None and Path(done).is_file():
+        return None                                        # finished: every epoch, or ended by a callback (`STOPPED`)
     out.mkdir(parents=True, exist_ok=True)
     device, own_group = distrib_setup(device)              # torchrun / accelerate launch: join the group
     try:

@@ -56,7 +56,7 @@ def main(data, cd, out):
     L.SaDLViewsCallback.before_batch = spy
     orig_after = L.BackboneExport.after_fit
     def keep(self):
-        torch.save(T._bare(self.learn.model).state_dict(), out/f'weights{r}.pt'); orig_after(self)
+        torch.save(T.bare_model(self.learn.model).state_dict(), out/f'weights{r}.pt'); orig_after(self)
     L.BackboneExport.after_fit = keep
     L.pretrain(data, out/'run', epochs=2, bs=2, size=32, n_points=2, progress=False, device='cpu')
     (out/f'seen{r}.json').write_text(json.dumps(seen))
@@ -65,7 +65,7 @@ def main(data, cd, out):
         ck = torch.load(out/'run'/'checkpoint.pth', weights_only=False); ck['config']['epochs'] = 3
         torch.save(ck, out/'run'/'checkpoint.pth'); (out/'run'/'backbone.pth').unlink()
     torch.distributed.barrier()
-    L.BackboneExport.after_fit = lambda self: (torch.save(T._bare(self.learn.model).state_dict(), out/f'resumed{r}.pt'), orig_after(self))
+    L.BackboneExport.after_fit = lambda self: (torch.save(T.bare_model(self.learn.model).state_dict(), out/f'resumed{r}.pt'), orig_after(self))
     L.pretrain(data, out/'run', epochs=3, bs=2, size=32, n_points=2, progress=False, device='cpu', resume=True)
     # 3. fine-tuning
     import sadl.cd as C
