@@ -522,7 +522,7 @@ def _list(s, typ, opt):
 
 @call_parse
 def sadl_reproduce(
-    preset:Param("tiny | small | paper", str, choices=('tiny', 'small', 'paper'))='tiny',
+    preset:Param("tiny | small | real | paper", str, choices=('tiny', 'small', 'real', 'paper'))='tiny',
     out:str=None,            # Output folder (default runs/<preset>)
     seg:str=None,            # Pre-training folder (A/ label/), required by 'paper'
     cd:str=None,             # CD folder (A/ B/ label/ with list/), required by 'paper'

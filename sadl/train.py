@@ -29,9 +29,9 @@ from .model import class_presence, export_backbone
 # %% auto #0
 __all__ = ['HISTORY_COLS', 'STOPPED', 'poly_lr', 'sadl_opt', 'get_rank', 'get_world_size', 'bare_model', 'all_sum', 'rank_seed',
            'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
-           'rng_states', 'set_rng_states', 'Checkpoint', 'load_checkpoint', 'BackboneExport', 'BF16Autocast',
-           'cpu_bf16', 'use_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed', 'check_same_run',
-           'finished_epochs', 'stop_rule', 'quiet', 'fit_run']
+           'rng_states', 'set_rng_states', 'Checkpoint', 'opt_state_to_params', 'load_checkpoint', 'BackboneExport',
+           'BF16Autocast', 'cpu_bf16', 'use_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed',
+           'check_same_run', 'finished_epochs', 'stop_rule', 'quiet', 'fit_run']
 
 # %% ../nbs/05b_train.ipynb #36fd7d1d
 def poly_lr(
@@ -309,6 +309,16 @@ class Checkpoint(Callback):
         _atomic_save(dict(epoch=self.epoch, n_epoch=self.n_epoch, model=bare_model(l.model).state_dict(), opt=l.opt.state_dict(),
                           history=hist.rows if hist else [], recorder=_recorder_state(l), rng=rng, world=get_world_size(), config=self.config), self.path)
 
+# %% ../nbs/05b_train.ipynb #667c0369
+def opt_state_to_params(
+    opt, # A fastai `Optimizer` (its `state` maps each parameter to a dict), or an `OptimWrapper` (left alone: torch moves its buffers)
+):
+    "Move the tensors of each parameter's optimiser state to that parameter's device (fastai's `load_state_dict` does not)."
+    if isinstance(opt, OptimWrapper): return
+    for p, s in opt.state.items():
+        opt.state[p] = {k: v.to(p.device) if torch.is_tensor(v) else v for k, v in s.items()}
+
+
 # %% ../nbs/05b_train.ipynb #0bd19f0f
 def load_checkpoint(
     learn:Learner, # A learner built like the one that saved the checkpoint
@@ -322,7 +332,7 @@ def load_checkpoint(
     dev = getattr(learn.dls, 'device', None) or torch.device('cpu')
     learn.model.to(dev)
     if learn.opt is None: learn.create_opt()
-    learn.opt.load_state_dict(st['opt'])  # torch moves the momentum buffers to the parameters' device
+    learn.opt.load_state_dict(st['opt']); opt_state_to_params(learn.opt)   # the momentum buffers on the parameters' device
     if hasattr(learn, 'history_csv'): learn.history_csv.rows = list(st.get('history', []))
     if getattr(learn, 'recorder', None) is not None: learn.recorder.restored = st.get('recorder')   # for `QuietSkipToEpoch`
     rng = st.get('rng')

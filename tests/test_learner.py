@@ -60,7 +60,7 @@ def test_export_loads_into_torchvision(seg, tmp_path):
     assert sorted(res.missing_keys) == ['fc.bias', 'fc.weight'] and res.unexpected_keys == []
     # the exported weights are the trained ones, not a fresh init
     ck = torch.load(tmp_path/'run'/'checkpoint.pth', weights_only=False)
-    assert torch.equal(torch.load(bb, weights_only=True)['conv1.weight'], ck['model']['encoder.encoder.backbone.conv1.weight'])
+    assert torch.equal(torch.load(bb, weights_only=True)['conv1.weight'], ck['model']['encoder.encoder.backbone.conv1.weight'].cpu())   # the export is on the CPU whatever the device
     # the CLI refuses to overwrite a run unless told to resume (its --help is tested in the notebook)
     from sadl.cli import sadl_pretrain
     with pytest.raises(FileExistsError, match='--resume'): sadl_pretrain(str(seg), str(tmp_path/'run'), epochs=1, bs=2, size=32, n_points=2, debug=True)

@@ -59,3 +59,25 @@ def test_pretrain_on_cuda_with_cache_and_device_data(seg, tmp_path):
     bb = L.pretrain(seg, tmp_path/'run', epochs=1, bs=4, size=32, n_points=4, progress=False, device='cuda',
                     cache='memmap', on_device=True, compile=False)
     assert bb.is_file()
+
+@pytest.mark.parametrize('kind', ['finetune', 'insup'])
+def test_resume_on_cuda(seg, tmp_path, monkeypatch, kind):
+    "A run cut after its first epoch resumes on the GPU: fastai's SGD state comes back on the parameters' device (`opt_state_to_params`)."
+    from sadl.train import Checkpoint
+    from sadl.cd import finetune
+    from sadl.supervised import pretrain_supervised
+    if kind == 'finetune':
+        data = make_synthetic(tmp_path/'cd', 'cd', n=12, size=64, seed=0, progress=False)
+        run = lambda: finetune(data, tmp_path/'run', device='cuda', epochs=3, bs=2, epoch_size=4, width=8, channels=8, progress=False)
+    else:
+        data = make_synthetic(tmp_path/'seg2', 'seg', n=12, size=64, seed=0, progress=False)
+        run = lambda: pretrain_supervised(data, tmp_path/'run', device='cuda', epochs=3, bs=4, channels=8, progress=False)
+    orig = Checkpoint.after_epoch
+    def cut(self):
+        orig(self)
+        if self.epoch == 0: raise KeyboardInterrupt
+    monkeypatch.setattr(Checkpoint, 'after_epoch', cut)
+    with pytest.raises(KeyboardInterrupt): run()
+    monkeypatch.setattr(Checkpoint, 'after_epoch', orig)
+    run()                                                     # failed with "Expected all tensors to be on the same device" before the fix
+    assert (tmp_path/'run'/'history.csv').read_text().count('\n') == 4   # header and epochs 0-2

@@ -18,7 +18,7 @@ class _Keep(Callback):
     def before_fit(self): self.w, self.iou = {}, {}
     def after_epoch(self):
         if getattr(self.learn, 'skipped_epoch', False): return
-        self.w[self.epoch] = self.learn.model.encoder.backbone.conv1.weight.detach().clone()
+        self.w[self.epoch] = self.learn.model.encoder.backbone.conv1.weight.detach().cpu().clone()   # the export is on the CPU
         self.iou[self.epoch] = float(next(m for m in self.learn.metrics if m.name == 'iou').value)
 
 def test_best_epoch_exported_and_resume(seg, tmp_path, monkeypatch):
