@@ -540,12 +540,19 @@ def claim_verdicts(
 )->list: # dicts: claim, verdict, evidence (effect sizes with 95% intervals, the runs, their convergence)
     "One verdict per claim of the paper that the run can test: semantic features, the ranking at low labels, 20% vs 100%."
     from sadl.probe import probe_verdict
-    out, learned = [], None
+    out, learned, mixed = [], None, False
     if probe is not None and method in probe.index and start in probe.index:
-        v = probe_verdict(probe, method, start); learned = v['learned']
-        out.append(dict(claim=f"{method} pre-training learns semantic (building) features", verdict='supported' if learned else 'not supported',
-                        evidence=v['text']))
-    caveat = '' if learned is not False else ' The probe found no semantic features, so this compares starting weights, not the paper\'s pre-training.'
+        v = probe_verdict(probe, method, start)
+        more = sorted(int(r[len(method) + 7:-1]) for r in probe.index if r.startswith(f'{method} (seed ') and f'{start}{r[len(method):]}' in probe.index)
+        each = {s: probe_verdict(probe, f'{method} (seed {s})', f'{start} (seed {s})') for s in more}   # `Preset.paired`: every seed's pre-training
+        k, n = v['learned'] + sum(w['learned'] for w in each.values()), 1 + len(each)
+        mixed, learned = 0 < k < n, k == n
+        seeds = '; '.join(f"seed {s}: AP {w['ap_gain']:+.3f}, gap {w['gap_gain']:+.3f}, {'learned' if w['learned'] else 'did not learn'}" for s, w in each.items())
+        out.append(dict(claim=f"{method} pre-training learns semantic (building) features",
+                        verdict='supported' if learned else f'inconclusive (learned in {k} of {n} pre-training seeds)' if mixed else 'not supported',
+                        evidence=v['text'] + (f" Other pre-training seeds: {seeds}." if each else '')))
+    caveat = (' Some pre-training seeds did not learn semantic features (above): their fine-tuning starts from weights the probe cannot tell from their start.' if mixed
+              else ' The probe found no semantic features, so this compares starting weights, not the paper\'s pre-training.' if learned is False else '')
     pairs = [(method, b) for b in baselines] + [('simsiam', 'random')]   # the paper: SaDL above every baseline; SimSiam above random
     for a, b in pairs:
         rows = paired_comparison(df, a, (b,), low, ('f1',))
@@ -746,6 +753,19 @@ def _write_reports(
     if any((out/'finetune').glob(f'*/frac{top_frac:g}/seed*/history.csv')):
         _save_fig(plot_valid_curves(out, frac=top_frac), out/'valid_ap_vs_steps.png')
 
+# %% ../nbs/07a_reproduce.ipynb #91d86107
+def _seed_rows(
+    backbones:dict, # Seed 0's {method: backbone file}
+    inits:dict, # `pretrain_inits`' initialisations: a paired method maps each seed to its backbone
+)->dict: # {'<method> (seed s)': file, 'start (seed s)': file} for the seeds after 0
+    rows = {}
+    for s in sorted({s for m in backbones if isinstance(inits.get(m), dict) for s in inits[m]} - {0}):
+        bbs = {m: inits[m][s] for m in backbones if isinstance(inits.get(m), dict) and s in inits[m]}
+        start = _start_weights(bbs)
+        rows.update({**({f'start (seed {s})': start} if start is not None else {}), **{f'{m} (seed {s})': f for m, f in bbs.items()}})
+    return rows
+
+
 # %% ../nbs/07a_reproduce.ipynb #00c84b5e
 def reproduce(
     preset:str='tiny',      # 'tiny' (synthetic, minutes on a CPU), 'small' (+ real samples, + ablations), 'real' (real imagery only), 'paper'
@@ -782,6 +802,7 @@ def reproduce(
         if progress: print(f"linear probes of the pre-trained backbones (building mask on {'the held-out probe scenes' if 'probe' in data else 'seg val'}, change mask on CD val)")
         rows = {'pixels': 'pixels', **({'start': start0} if start0 is not None else {}), **backbones}
         probe = probe_table(rows, data.get('probe', data['seg']), data['cd'], progress=progress)
+        if more := _seed_rows(backbones, inits): probe = pd.concat([probe, probe_table(more, data.get('probe', data['seg']), None, progress=progress)])
         with atomic_path(out/'probe.csv') as tmp: probe.to_csv(tmp)
     finetune_all(p, data['cd'], out, inits, device=device, progress=progress, jobs=jobs)
     df = pd.read_csv(out/'results.csv')   # this invocation's runs and earlier ones in `out`
