@@ -58,7 +58,7 @@ PRESETS = {
         seg=dict(tiles='dubai_aerial', size=64, downsample=2, class_colour='60,16,152', scenes=['Tile [1-6]'], probe=['Tile 7', 'Tile 8'], probe_val=['Tile 8']),
         cd=dict(tiles=['levir_samples', 'dsifn_samples'], size=64, val=0.15, test=0.15),
         methods=['sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False, paired=True, one_seed_fracs=[1.0],
-        pretrain=dict(_CPU_PRETRAIN, epochs=21, warmup=0.1, crop_scale=(0.4, 1.0), probe_every=3, probe_patience=3), finetune=dict(_CPU_FINETUNE)),
+        pretrain=dict(_CPU_PRETRAIN, epochs=42, warmup=0.1, crop_scale=(0.4, 1.0), probe_every=3, probe_patience=3), finetune=dict(_CPU_FINETUNE)),
     'paper': Preset('paper',
         seg=dict(path=None), cd=dict(path=None),
         methods=['simsiam', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.01, 0.05, 0.2, 1.0], seeds=[0, 1, 2],
