@@ -352,12 +352,12 @@ def pretrain_all(
                                 "pass it with --seg")
         folder = pretrain_dir(out, seed)/m
         cfg = PretrainConfig.make(**kw, init=init, seed=seed)       # refuses an option the library does not know
-        pdata = str(probe) if probe is not None and kw.get('probe_every') and kw.get('method', 'sadl') == 'sadl' else None
+        run_cfg = for_method(cfg)                                  # a baseline: the preset's SaDL-only options do not apply
+        pdata = str(probe) if probe is not None and run_cfg.probe_every else None
         key = config_key(cfg, kw, data=str(data), init=str(init), **({'seed': seed} if seed else {}), **({'probe_data': pdata} if pdata else {}))   # seed 0: the keys of before
         _fresh(folder, key, out)
         res[seed][m] = folder/'backbone.pth'
         if _done(folder, 'backbone.pth', key): continue
-        run_cfg = for_method(cfg)                                  # a baseline: the preset's SaDL-only options do not apply
         what = f"'{m}'{f' (seed {seed})' if seed else ''} ({', '.join(f'{k}={v}' for k, v in kw.items())})"
         todo.append((kw.get('method', 'sadl') != 'sadl', what, _job, ('pretrain', str(data), str(folder), run_cfg.to_dict(), device, pdata)))
     todo.sort(key=lambda t: t[0])                   # SaDL's three views cost the most: first, so that no worker idles at the end
@@ -527,6 +527,21 @@ def _effect(r)->str: # '5%: +12.3 F1 points [95% CI +4.1, +20.5] (per seed +10.1
     ci = '' if r.lo != r.lo else f" [95% CI {r.lo:+.1f}, {r.hi:+.1f}]"
     return f"{_pct(r.frac)}: {r.mean:+.1f} F1 points{ci} (per seed {', '.join(f'{v:+.1f}' for v in r.diffs)})"
 
+# %% ../nbs/07a_reproduce.ipynb #02417bed
+def _seed_row(
+    name:str, # A probe row: a method, or 'start'
+    seed:int, # A pre-training seed after 0 (seed 0's rows carry the bare name)
+)->str: # That seed's row in the probe table
+    return f'{name} (seed {seed})'
+
+def _row_seeds(
+    index, # The probe table's rows
+    name:str, # A method, or 'start'
+)->list: # The seeds s with a row `_seed_row(name, s)` in `index`, sorted
+    import re
+    return sorted(int(m.group(1)) for r in index if (m := re.fullmatch(re.escape(name) + r' \(seed (\d+)\)', str(r))))   # `_seed_row`'s form
+
+
 # %% ../nbs/07a_reproduce.ipynb #af5c9661
 MATCH_MARGIN = 2.0   # F1 points: "matches" = no worse than this (non-inferiority margin of the 20%-vs-100% claim)
 
@@ -543,8 +558,8 @@ def claim_verdicts(
     out, learned, mixed = [], None, False
     if probe is not None and method in probe.index and start in probe.index:
         v = probe_verdict(probe, method, start)
-        more = sorted(int(r[len(method) + 7:-1]) for r in probe.index if r.startswith(f'{method} (seed ') and f'{start}{r[len(method):]}' in probe.index)
-        each = {s: probe_verdict(probe, f'{method} (seed {s})', f'{start} (seed {s})') for s in more}   # `Preset.paired`: every seed's pre-training
+        more = [s for s in _row_seeds(probe.index, method) if _seed_row(start, s) in probe.index]
+        each = {s: probe_verdict(probe, _seed_row(method, s), _seed_row(start, s)) for s in more}   # `Preset.paired`: every seed's pre-training
         k, n = v['learned'] + sum(w['learned'] for w in each.values()), 1 + len(each)
         mixed, learned = 0 < k < n, k == n
         seeds = '; '.join(f"seed {s}: AP {w['ap_gain']:+.3f}, gap {w['gap_gain']:+.3f}, {'learned' if w['learned'] else 'did not learn'}" for s, w in each.items())
@@ -762,7 +777,7 @@ def _seed_rows(
     for s in sorted({s for m in backbones if isinstance(inits.get(m), dict) for s in inits[m]} - {0}):
         bbs = {m: inits[m][s] for m in backbones if isinstance(inits.get(m), dict) and s in inits[m]}
         start = _start_weights(bbs)
-        rows.update({**({f'start (seed {s})': start} if start is not None else {}), **{f'{m} (seed {s})': f for m, f in bbs.items()}})
+        rows.update({**({_seed_row('start', s): start} if start is not None else {}), **{_seed_row(m, s): f for m, f in bbs.items()}})
     return rows
 
 
@@ -801,8 +816,9 @@ def reproduce(
     if p.probe and backbones:
         if progress: print(f"linear probes of the pre-trained backbones (building mask on {'the held-out probe scenes' if 'probe' in data else 'seg val'}, change mask on CD val)")
         rows = {'pixels': 'pixels', **({'start': start0} if start0 is not None else {}), **backbones}
-        probe = probe_table(rows, data.get('probe', data['seg']), data['cd'], progress=progress)
-        if more := _seed_rows(backbones, inits): probe = pd.concat([probe, probe_table(more, data.get('probe', data['seg']), None, progress=progress)])
+        held_out = data.get('probe', data['seg'])
+        probe = probe_table(rows, held_out, data['cd'], progress=progress)
+        if more := _seed_rows(backbones, inits): probe = pd.concat([probe, probe_table(more, held_out, None, progress=progress)])
         with atomic_path(out/'probe.csv') as tmp: probe.to_csv(tmp)
     finetune_all(p, data['cd'], out, inits, device=device, progress=progress, jobs=jobs)
     df = pd.read_csv(out/'results.csv')   # this invocation's runs and earlier ones in `out`
