@@ -52,7 +52,7 @@ PRESETS = {
         pretrain=dict(_CPU_PRETRAIN), finetune=dict(_CPU_FINETUNE)),
     'small': Preset('small',
         seg=dict(synth=1024, size=64, seed=0, real=True), cd=dict(synth=1280, size=64, seed=2, real=True),
-        methods=['simsiam', 'insup', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False, paired=True,
+        methods=['simsiam', 'insup', 'masked', 'ms', 'ms_sd', 'sadl'], fracs=[0.05, 0.2, 1.0], seeds=[0, 1, 2], start_row=False, paired=True, one_seed_fracs=[1.0],
         pretrain=dict(_CPU_PRETRAIN), finetune=dict(_CPU_FINETUNE)),
     'real': Preset('real',
         seg=dict(tiles='dubai_aerial', size=64, downsample=2, class_colour='60,16,152', scenes=['Tile [1-6]'], probe=['Tile 7', 'Tile 8'], probe_val=['Tile 8']),
