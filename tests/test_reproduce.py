@@ -45,6 +45,22 @@ def test_run_keys_follow_configuration():
     assert run_key({'epochs': 1}) != run_key({'epochs': 2})
     assert set(PRESETS['tiny'].methods) <= set(METHODS)
 
+def test_by_method_overrides(tmp_path, monkeypatch):
+    "A preset's per-method options reach that method's pre-training only; an unknown method there is refused."
+    import sadl.learner
+    from sadl.reproduce import _preset_for, pretrain_all
+    p = _preset_for('tiny', None, None, None, None, None, None, False)
+    assert p.by_method == {'insup': {'lr': 0.1}} and p.pretrain['lr'] == 0.2
+    seen = {}
+    def fake_pretrain(data, out, cfg, **kw):
+        seen[Path(out).name] = cfg.lr; (Path(out)/'backbone.pth').write_text('x')
+    monkeypatch.setattr(sadl.learner, 'pretrain', fake_pretrain)
+    monkeypatch.chdir(tmp_path)
+    pretrain_all(dataclasses.replace(p, seeds=[0]), Path('seg'), Path('runs'), progress=False)
+    assert seen == {'insup': 0.1, 'sadl': 0.2}
+    monkeypatch.setitem(PRESETS, 'bad', dataclasses.replace(PRESETS['tiny'], by_method={'nope': {'lr': 1}}))
+    with pytest.raises(ValueError, match="unknown method 'nope'"): _preset_for('bad', None, None, None, None, None, None, False)
+
 def test_cli_help(console):
     out = console('sadl_reproduce', '--help').stdout
     assert '--preset' in out and '--imagenet' in out
@@ -75,15 +91,15 @@ def test_run_keys_of_tiny_unchanged(tmp_path, monkeypatch):
     assert pre == {
         'simsiam': '44f8233a25e0', 'masked': 'bbdc9605674a', 'ms': 'f44559d918c9', 'ms_sd': 'cf90c980fc3e',
         'sadl': 'ef635e1f9c4d', 'sadl_paste': 'eae065a271fb', 'sadl_color': '44dec8ad65d5', 'sadl_natural': 'f9536655ac23',
-        'sadl_n1': 'c9e52bdc2614', 'sadl_n4': 'ab6f37ddcd61', 'sadl_n64': '3a86823f10da', 'insup': 'b9a730f33d49',
+        'sadl_n1': 'c9e52bdc2614', 'sadl_n4': 'ab6f37ddcd61', 'sadl_n64': '3a86823f10da', 'insup': '444fee9308a7',
         'moco': 'ca33400edf76', 'densecl': '9681cc947dd3', 'cmc': 'f84e6f9401dd', 'seco': '4c737bb656ff',
-        'insup/seed1': 'ec361ccffa9b', 'sadl/seed1': '93b8b3542d38', 'insup/seed2': 'a9b706d7bda7', 'sadl/seed2': 'a563b8a78ae8',
-    }   # seed 0: recorded when the tiny preset moved to width 16, fp32 and fine-tuning to convergence; seeds 1, 2: paired pre-training (issue 17)
+        'insup/seed1': 'a24581ec5df5', 'sadl/seed1': '93b8b3542d38', 'insup/seed2': 'db195b88953d', 'sadl/seed2': 'a563b8a78ae8',
+    }   # seed 0: recorded when the tiny preset moved to width 16, fp32 and fine-tuning to convergence; seeds 1, 2: paired pre-training (issue 17); insup: its own lr of 0.1 (`Preset.by_method`)
     assert ft == {
         'random/0.05/0': '5873a53374b8', 'random/0.05/1': '5ce76b695e45', 'random/0.05/2': '7314cf47948c', 'random/0.2/0': 'b43a0e1a12db',
         'random/0.2/1': 'afb571602f0c', 'random/0.2/2': 'b84d478da8db', 'random/1/0': '478cb57e711d', 'random/1/1': 'a2fcedffe05a',
-        'random/1/2': 'f5747b65b2a8', 'insup/0.05/0': '5b300ee83049', 'insup/0.05/1': 'fa7f2308615f', 'insup/0.05/2': '16c42d5de0ba',
-        'insup/0.2/0': 'e56a69aa0c10', 'insup/0.2/1': 'b5be3a52ee57', 'insup/0.2/2': '927e96500ca4', 'insup/1/0': '87cbe584e7c9',
+        'random/1/2': 'f5747b65b2a8', 'insup/0.05/0': '62786d699e5d', 'insup/0.05/1': '07334337fd65', 'insup/0.05/2': '4bb99ef672d7',
+        'insup/0.2/0': '7a3a4b3e0931', 'insup/0.2/1': 'bb9205b710a3', 'insup/0.2/2': '8ac121a2d1cf', 'insup/1/0': '4e92f0f88177',
         'sadl/0.05/0': 'd410da382155', 'sadl/0.05/1': '9c9854034bb0', 'sadl/0.05/2': 'f2334034db2c', 'sadl/0.2/0': '29b2305a9d06',
         'sadl/0.2/1': '9fa5deee0436', 'sadl/0.2/2': '3c7be6e69579', 'sadl/1/0': '634b3afd5e05',
-    }   # recorded when tiny's patience went from 5 to 10 validations (issue 17: 5 stopped runs on their plateau); at 100% the pre-trained inits run seed 0 only (`Preset.one_seed_fracs`)
+    }   # recorded when tiny's patience went from 5 to 10 validations (issue 17: 5 stopped runs on their plateau); at 100% the pre-trained inits run seed 0 only (`Preset.one_seed_fracs`); insup's runs: its own pre-training lr (`Preset.by_method`)
