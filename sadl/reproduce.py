@@ -540,8 +540,9 @@ def _row_seeds(
     index, # The probe table's rows
     name:str, # A method, or 'start'
 )->list: # The seeds s with a row `_seed_row(name, s)` in `index`, sorted
-    import re
-    return sorted(int(m.group(1)) for r in index if (m := re.fullmatch(re.escape(name) + r' \(seed (\d+)\)', str(r))))   # `_seed_row`'s form
+    head, tail = _seed_row(name, '\0').split('\0')   # `_seed_row`'s own form around the seed: no second copy of it
+    mids = (r[len(head):len(r) - len(tail)] for r in map(str, index) if r.startswith(head) and r.endswith(tail))
+    return sorted(int(m) for m in mids if m.isdigit())
 
 
 # %% ../nbs/07a_reproduce.ipynb #af5c9661
