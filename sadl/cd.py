@@ -16,15 +16,13 @@ from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin, SchedNo
 from fastai.callback.tracker import SaveModelCallback, EarlyStoppingCallback, TrackerCallback
 from fastai.callback.core import CancelFitException
-from fastai.optimizer import SGD
-from fastai.losses import CrossEntropyLossFlat
 from fastai.torch_core import default_device
 from .core import SadlDataError, atomic_path, METRICS, blur, rand, uniform, to_hwc
 from .model import ResNetFPN, load_backbone, net_width
 from .data import normalize, cd_dataloaders, cd_test_dl
 from .metrics import (change_metrics, confusion, ap_histograms, average_precision, threshold_metrics, best_threshold,
                       ChangeMetric, ChangeAP, cd_metrics)
-from .train import SaDLDistributed, get_rank, get_world_size, BF16Autocast, use_bf16, stop_rule
+from .train import SaDLDistributed, get_rank, get_world_size, BF16Autocast, use_bf16, stop_rule, sadl_opt, PixelCrossEntropy
 from .train import Checkpoint, check_same_run, fit_run, quiet
 from .config import FinetuneConfig, config_kwargs
 
@@ -147,8 +145,8 @@ def cd_learner(
     c = FinetuneConfig.resolve(cfg, **{k: v for k, v in kwargs.items() if k in names})
     model = CDNet(c.channels, pretrained=None if c.init == 'random' else c.init, width=c.width, joint=c.joint)
     model = model.to(memory_format=torch.channels_last)   # as in pre-training: on a CPU a step is up to a quarter faster (benchmarks/RESULTS.md, cd_step)
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1),
-                   opt_func=partial(SGD, mom=c.mom, decouple_wd=False), lr=c.lr, wd=c.wd, wd_bn_bias=True,
+    return Learner(dls, model, loss_func=PixelCrossEntropy(),
+                   opt_func=partial(sadl_opt, mom=c.mom, wd=c.wd), lr=c.lr, wd=c.wd, wd_bn_bias=True,
                    metrics=cd_metrics(), cbs=[CDAugment(c.flip, c.max_sigma, seed), *(cbs or [])],
                    **{k: v for k, v in kwargs.items() if k not in names})
 

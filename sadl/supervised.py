@@ -14,14 +14,12 @@ from fastai.learner import Learner
 from fastai.callback.core import Callback
 from fastai.callback.schedule import ParamScheduler, SchedLin
 from fastai.callback.tracker import TrackerCallback
-from fastai.losses import CrossEntropyLossFlat
-from fastai.optimizer import SGD
 from .core import SadlDataError, atomic_path
 from .config import RunConfig, config_kwargs
 from .data import normalize, seg_dataloaders
 from .model import export_backbone
 from .metrics import cd_metrics
-from .train import BF16Autocast, use_bf16, get_rank, fit_run
+from .train import BF16Autocast, use_bf16, get_rank, fit_run, sadl_opt, PixelCrossEntropy
 from .contrastive import make_encoder
 
 # %% auto #0
@@ -119,7 +117,7 @@ def supervised_learner(
     cfg.validate()
     dev = torch.device(getattr(dls, 'device', None) or 'cpu')
     model = SegNet(cfg.channels, cfg.init, cfg.width).to(dev)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(axis=1), opt_func=partial(SGD, mom=cfg.mom, decouple_wd=False),
+    learn = Learner(dls, model, loss_func=PixelCrossEntropy(), opt_func=partial(sadl_opt, mom=cfg.mom, wd=cfg.wd),
                     lr=cfg.lr, wd=cfg.wd, wd_bn_bias=True, metrics=cd_metrics(),
                     cbs=[SegAugment(cfg.flip, cfg.seed), ParamScheduler({'lr': SchedLin(cfg.lr, 0.)}), *(cbs or [])])
     if use_bf16(precision, dev): learn.add_cb(BF16Autocast())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib, io, math, os, random, shutil, time, csv, warnings
 import numpy as np, pandas as pd
 from pathlib import Path
-import torch, torch.nn as nn
+import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr
 from fastai.learner import Learner, Metric, Recorder, AvgLoss, AvgSmoothLoss
 from fastai.callback.progress import ProgressCallback
@@ -27,11 +27,11 @@ from .sampling import sample_points
 from .model import class_presence, export_backbone
 
 # %% auto #0
-__all__ = ['HISTORY_COLS', 'STOPPED', 'poly_lr', 'sadl_opt', 'get_rank', 'get_world_size', 'bare_model', 'all_sum', 'rank_seed',
-           'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation', 'QuietSkipToEpoch', 'HistoryCSV',
-           'rng_states', 'set_rng_states', 'Checkpoint', 'opt_state_to_params', 'load_checkpoint', 'BackboneExport',
-           'BF16Autocast', 'cpu_bf16', 'use_bf16', 'DeviceRecorder', 'SyncFreeProgress', 'SaDLDistributed',
-           'check_same_run', 'finished_epochs', 'stop_rule', 'quiet', 'fit_run']
+__all__ = ['HISTORY_COLS', 'STOPPED', 'poly_lr', 'sadl_opt', 'PixelCrossEntropy', 'get_rank', 'get_world_size', 'bare_model',
+           'all_sum', 'rank_seed', 'distrib_setup', 'SaDLViewsCallback', 'LossPart', 'SkipValidation',
+           'QuietSkipToEpoch', 'HistoryCSV', 'rng_states', 'set_rng_states', 'Checkpoint', 'torch_sgd_state',
+           'load_checkpoint', 'BackboneExport', 'BF16Autocast', 'cpu_bf16', 'use_bf16', 'DeviceRecorder',
+           'SyncFreeProgress', 'SaDLDistributed', 'check_same_run', 'finished_epochs', 'stop_rule', 'quiet', 'fit_run']
 
 # %% ../nbs/05b_train.ipynb #36fd7d1d
 def poly_lr(
@@ -57,7 +57,18 @@ def sadl_opt(
     wd:float=5e-4, # L2 weight decay (coupled, as torch.optim.SGD)
 )->OptimWrapper:
     "SGD with momentum and weight decay (Sec. IV-B2) for a fastai `Learner`."
-    return OptimWrapper(params, opt=torch.optim.SGD, lr=lr, momentum=mom, weight_decay=wd)
+    return OptimWrapper(params, opt=torch.optim.SGD, lr=lr, momentum=mom, weight_decay=wd, foreach=True)
+
+# %% ../nbs/05b_train.ipynb #dde0a8a1
+class PixelCrossEntropy:
+    "Mean cross-entropy of (B,C,H,W) logits against (B,H,W) class indices over all pixels, read in place (fastai's `CrossEntropyLossFlat(axis=1)` copies them first)."
+    def __call__(self,
+                 inp:torch.Tensor, # (B,C,H,W) logits, any memory format
+                 targ:torch.Tensor, # (B,H,W) class indices
+                )->torch.Tensor: # Scalar loss
+        return F.cross_entropy(inp, targ.long())
+    def activation(self, x:torch.Tensor)->torch.Tensor: return F.softmax(x, dim=1)  # (B,C,H,W) probabilities
+    def decodes(self, x:torch.Tensor)->torch.Tensor: return x.argmax(dim=1)          # (B,H,W) classes
 
 # %% ../nbs/05b_train.ipynb #3d549cc3
 def _dist_on()->bool: return torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -310,14 +321,17 @@ class Checkpoint(Callback):
                           history=hist.rows if hist else [], recorder=_recorder_state(l), rng=rng, world=get_world_size(), config=self.config), self.path)
 
 # %% ../nbs/05b_train.ipynb #667c0369
-def opt_state_to_params(
-    opt, # A fastai `Optimizer` (its `state` maps each parameter to a dict), or an `OptimWrapper` (left alone: torch moves its buffers)
-):
-    "Move the tensors of each parameter's optimiser state to that parameter's device (fastai's `load_state_dict` does not)."
-    if isinstance(opt, OptimWrapper): return
-    for p, s in opt.state.items():
-        opt.state[p] = {k: v.to(p.device) if torch.is_tensor(v) else v for k, v in s.items()}
-
+def torch_sgd_state(
+    state:dict, # An optimiser's `state_dict()`: fastai's `Optimizer` ({'state': [per-parameter dicts], 'hypers': ...}) or torch's
+    opt:OptimWrapper, # The `sadl_opt` to load it into (its parameters in the same order)
+)->dict: # torch `SGD`'s state dict: fastai's `grad_avg` as `momentum_buffer`; torch's state unchanged
+    "Translate a fastai SGD state (checkpoints of sadl before 4 Dec 2026) into the state of the `sadl_opt` it is loaded into."
+    if 'hypers' not in state or not isinstance(opt, OptimWrapper): return state
+    new = opt.state_dict()
+    n = len([p for g in new['param_groups'] for p in g['params']])
+    if len(state['state']) != n: raise SadlDataError(f"optimiser state of {len(state['state'])} parameters, the model has {n}: a checkpoint of another network")
+    new['state'] = {i: {'momentum_buffer': s['grad_avg']} for i, s in enumerate(state['state']) if 'grad_avg' in s}
+    return new
 
 # %% ../nbs/05b_train.ipynb #0bd19f0f
 def load_checkpoint(
@@ -332,7 +346,8 @@ def load_checkpoint(
     dev = getattr(learn.dls, 'device', None) or torch.device('cpu')
     learn.model.to(dev)
     if learn.opt is None: learn.create_opt()
-    learn.opt.load_state_dict(st['opt']); opt_state_to_params(learn.opt)   # the momentum buffers on the parameters' device
+    try: learn.opt.load_state_dict(torch_sgd_state(st['opt'], learn.opt))   # torch's SGD: its buffers on the parameters' device
+    except SadlDataError as e: raise SadlDataError(f"{path}: {e}; delete it or use another out folder") from e
     if hasattr(learn, 'history_csv'): learn.history_csv.rows = list(st.get('history', []))
     if getattr(learn, 'recorder', None) is not None: learn.recorder.restored = st.get('recorder')   # for `QuietSkipToEpoch`
     rng = st.get('rng')

@@ -62,7 +62,7 @@ def test_pretrain_on_cuda_with_cache_and_device_data(seg, tmp_path):
 
 @pytest.mark.parametrize('kind', ['finetune', 'insup'])
 def test_resume_on_cuda(seg, tmp_path, monkeypatch, kind):
-    "A run cut after its first epoch resumes on the GPU: fastai's SGD state comes back on the parameters' device (`opt_state_to_params`)."
+    "A run cut after its first epoch resumes on the GPU: the optimiser state comes back on the parameters' device (torch's SGD, `sadl.train.sadl_opt`)."
     from sadl.train import Checkpoint
     from sadl.cd import finetune
     from sadl.supervised import pretrain_supervised
