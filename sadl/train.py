@@ -61,12 +61,16 @@ def sadl_opt(
 
 # %% ../nbs/05b_train.ipynb #dde0a8a1
 class PixelCrossEntropy:
-    "Mean cross-entropy of (B,C,H,W) logits against (B,H,W) class indices over all pixels, read in place (fastai's `CrossEntropyLossFlat(axis=1)` copies them first)."
+    "Cross-entropy of (B,C,H,W) logits against (B,H,W) class indices over all pixels, read in place (fastai's `CrossEntropyLossFlat(axis=1)` copies them first)."
+    def __init__(self,
+                 reduction:str='mean', # 'mean' over pixels, 'sum', or 'none': per pixel, (B,H,W) (fastai's `get_preds(with_loss=True)` sets it, then averages each item's)
+                ):
+        self.reduction = reduction
     def __call__(self,
                  inp:torch.Tensor, # (B,C,H,W) logits, any memory format
                  targ:torch.Tensor, # (B,H,W) class indices
-                )->torch.Tensor: # Scalar loss
-        return F.cross_entropy(inp, targ.long())
+                )->torch.Tensor: # The loss, reduced as `reduction` says
+        return F.cross_entropy(inp, targ.long(), reduction=self.reduction)
     def activation(self, x:torch.Tensor)->torch.Tensor: return F.softmax(x, dim=1)  # (B,C,H,W) probabilities
     def decodes(self, x:torch.Tensor)->torch.Tensor: return x.argmax(dim=1)          # (B,H,W) classes
 
