@@ -7,12 +7,11 @@
 early stop, validation after each. Two variants alternate (`--rounds` times, so that a busy machine slows both alike):
   sadl:   `sadl.train.PixelCrossEntropy` and `sadl.train.sadl_opt` (torch's SGD, foreach), what `sadl.cd.cd_learner` uses;
   fastai: fastai's `CrossEntropyLossFlat(axis=1)` and fastai's `SGD` (what it used before 4 Dec 2026).
-Both give the same weights (the script checks the runs' test AP agree). Data: `--data`, a CD folder (`A/ B/ label/ list/`),
+Both give the same weights: the script prints every run's test AP, one value when they agree. Data: `--data`, a CD folder (`A/ B/ label/ list/`),
 default 1,280 synthetic 64 px pairs of the tiny preset's CD world (made in a temporary folder, about 20 s).
 Prints the machine (`demo_phases.machine`). Time it with nothing else running.
 """
 import argparse, shutil, statistics, sys, tempfile, time
-from functools import partial
 from pathlib import Path
 
 def run_ms(data:Path, out:Path, epochs:int, variant:str)->tuple:

@@ -332,7 +332,7 @@ def torch_sgd_state(
     "Translate a fastai SGD state (checkpoints of sadl before 4 Dec 2026) into the state of the `sadl_opt` it is loaded into."
     if 'hypers' not in state or not isinstance(opt, OptimWrapper): return state
     new = opt.state_dict()
-    n = len([p for g in new['param_groups'] for p in g['params']])
+    n = sum(len(g['params']) for g in new['param_groups'])
     if len(state['state']) != n: raise SadlDataError(f"optimiser state of {len(state['state'])} parameters, the model has {n}: a checkpoint of another network")
     new['state'] = {i: {'momentum_buffer': s['grad_avg']} for i, s in enumerate(state['state']) if 'grad_avg' in s}
     return new
