@@ -169,15 +169,19 @@ def convergence(
     min_delta:float=0., # Smallest gain that counts as an improvement (`stop_rule`)
     smooth:int=1, # The rule watches the mean of the last `smooth` scores (`stop_rule`); 1: each score
     patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs run (`stop_rule`)
+    plateau_guard:bool=False, # Epochs whose validation F1 (at p = 0.5) is 0 hold the stop (`FinetuneConfig.plateau_guard`): a run on the all-background plateau is not converged
+    f1=None, # Validation F1 at p = 0.5 of each epoch, in order (with `plateau_guard`)
 )->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
     "Best epoch (earliest of ties), steps taken, and whether the run ended as `stop_rule` ends one: converged."
     s = np.asarray(scores, dtype=float)
     if not len(s): raise ValueError("convergence: no epochs in the history")
+    if plateau_guard and (f1 is None or len(f1) != len(s)): raise ValueError(f"convergence: plateau_guard needs the F1 of each of the {len(s)} epochs")
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
     n = len(s)
+    hold = np.asarray(f1, dtype=float) == 0 if plateau_guard else None
     return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
-                converged=stop_rule(s, p, min_delta, smooth, patience_frac)['stop'], stop='patience' if n < epochs else 'cap')
+                converged=stop_rule(s, p, min_delta, smooth, patience_frac, hold)['stop'], stop='patience' if n < epochs else 'cap')
 
 # %% ../nbs/07_cd.ipynb #0970625a
 class GraceEarlyStopping(EarlyStoppingCallback):
@@ -186,6 +190,7 @@ class GraceEarlyStopping(EarlyStoppingCallback):
                  min_epochs:int=0, # Grace period in epochs: no stop before it ends
                  smooth:int=1, # Watch the mean of the last `smooth` scores (`stop_rule`); 1: each score, as fastai
                  patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (`stop_rule`)
+                 plateau_guard:bool=False, # No stop while any of the last `smooth` validations has an F1 of 0 (the learner's 'f1' metric, p = 0.5): the all-background plateau
                  **kwargs, # `EarlyStoppingCallback`'s options: monitor, min_delta, patience (higher scores are better)
                 ):
         super().__init__(**kwargs)
@@ -194,9 +199,16 @@ class GraceEarlyStopping(EarlyStoppingCallback):
         self.min_epochs = min_epochs
         self.smooth = smooth
         self.patience_frac = patience_frac
+        self.plateau_guard = plateau_guard
+    def before_fit(self):
+        super().before_fit()
+        names = list(self.recorder.metric_names[1:])         # as fastai's `TrackerCallback` finds the monitor
+        if self.plateau_guard and 'f1' not in names: raise ValueError(f"GraceEarlyStopping: plateau_guard needs an 'f1' metric; the learner records {names}")
+        self.f1_idx = names.index('f1') if self.plateau_guard else None
     def after_epoch(self):
-        scores = [v[self.idx] for v in self.recorder.values]   # the recorder holds every epoch, replayed ones too
-        r = stop_rule(scores, self.patience, self.min_delta, self.smooth, self.patience_frac)
+        rows = self.recorder.values                            # the recorder holds every epoch, replayed ones too
+        hold = [v[self.f1_idx] == 0 for v in rows] if self.plateau_guard else None
+        r = stop_rule([v[self.idx] for v in rows], self.patience, self.min_delta, self.smooth, self.patience_frac, hold)
         self.wait = r['wait']
         if r['stop'] and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
@@ -257,7 +269,7 @@ def _evaluate(learn:Learner, out:Path, used:FinetuneConfig, data, test_dl, progr
         res = learn.validate(dl=test_dl)                 # [loss, precision, recall, f1, iou, ap]
     test = dict(zip((*METRICS, 'ap'), map(float, res[1:])))
     if used.threshold == 'val': test.update(threshold_metrics(ap_metric.hist, thr))
-    conv = convergence(hist[used.monitor], used.epochs, steps_per_epoch=spe, **used.stop_options())
+    conv = convergence(hist[used.monitor], used.epochs, steps_per_epoch=spe, f1=hist['f1'], **used.stop_options())
     best = conv['best_epoch']
     facts = dict(data=str(data), device=str(learn.dls.device), decision_threshold=thr)
     config = dict(used.to_dict(), **facts)               # stored in model.pth and metrics.json

@@ -497,7 +497,8 @@ def stop_rule(
     min_delta:float=0., # Smallest gain that counts (fastai `EarlyStoppingCallback`'s rule: above the last best by more than this)
     smooth:int=1, # Watch the mean of the last `smooth` scores (fewer at the start); 1: each score, as fastai
     patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (rounded up); 0: `patience` alone
-)->dict: # wait (epochs since the last gain), patience (the one in force now), stop (bool: wait >= patience)
+    hold=None, # Per epoch, in order: True where the run may not end on that epoch's account (fine-tuning: its model found no change pixel, `FinetuneConfig.plateau_guard`); no stop while any of the last `smooth` is held; None: none
+)->dict: # wait (epochs since the last gain), patience (the one in force now), stop (bool: wait >= patience, nothing held)
     "The early-stopping rule, read off the scores so far: `GraceEarlyStopping` applies it after every epoch, `convergence` to a history."
     s = np.asarray(scores, dtype=float)
     ref, wait = -np.inf, 0
@@ -507,7 +508,8 @@ def stop_rule(
         else:
             wait += 1
     p = max(patience, math.ceil(patience_frac * len(s) - 1e-9))
-    return dict(wait=wait, patience=p, stop=bool(len(s)) and wait >= p)
+    held = hold is not None and bool(np.asarray(hold, dtype=bool)[-smooth:].any())
+    return dict(wait=wait, patience=p, stop=bool(len(s)) and wait >= p and not held)
 
 # %% ../nbs/05b_train.ipynb #57b4db5f
 def quiet(

@@ -96,10 +96,10 @@ def test_run_keys_of_tiny_unchanged(tmp_path, monkeypatch):
         'insup/seed1': 'a24581ec5df5', 'sadl/seed1': '93b8b3542d38', 'insup/seed2': 'db195b88953d', 'sadl/seed2': 'a563b8a78ae8',
     }   # seed 0: recorded when the tiny preset moved to width 16, fp32 and fine-tuning to convergence; seeds 1, 2: paired pre-training (issue 17); insup: its own lr of 0.1 (`Preset.by_method`)
     assert ft == {
-        'random/0.05/0': '5873a53374b8', 'random/0.05/1': '5ce76b695e45', 'random/0.05/2': '7314cf47948c', 'random/0.2/0': 'b43a0e1a12db',
-        'random/0.2/1': 'afb571602f0c', 'random/0.2/2': 'b84d478da8db', 'random/1/0': '478cb57e711d', 'random/1/1': 'a2fcedffe05a',
-        'random/1/2': 'f5747b65b2a8', 'insup/0.05/0': '62786d699e5d', 'insup/0.05/1': '07334337fd65', 'insup/0.05/2': '4bb99ef672d7',
-        'insup/0.2/0': '7a3a4b3e0931', 'insup/0.2/1': 'bb9205b710a3', 'insup/0.2/2': '8ac121a2d1cf', 'insup/1/0': '4e92f0f88177',
-        'sadl/0.05/0': 'd410da382155', 'sadl/0.05/1': '9c9854034bb0', 'sadl/0.05/2': 'f2334034db2c', 'sadl/0.2/0': '29b2305a9d06',
-        'sadl/0.2/1': '9fa5deee0436', 'sadl/0.2/2': '3c7be6e69579', 'sadl/1/0': '634b3afd5e05',
-    }   # recorded when tiny's patience went from 5 to 10 validations (issue 17: 5 stopped runs on their plateau); at 100% the pre-trained inits run seed 0 only (`Preset.one_seed_fracs`); insup's runs: its own pre-training lr (`Preset.by_method`)
+        'random/0.05/0': 'daffe8ff1595', 'random/0.05/1': '913f65debebe', 'random/0.05/2': 'd6c82f75fc3c', 'random/0.2/0': 'e3a823c46162',
+        'random/0.2/1': 'fb4c51caaf0b', 'random/0.2/2': 'e56f4d2f75fb', 'random/1/0': 'ad0b8f6e0850', 'random/1/1': '266aebae257a',
+        'random/1/2': 'a3d61f145316', 'insup/0.05/0': 'c250df379782', 'insup/0.05/1': '62d8760a9bb8', 'insup/0.05/2': '8314e6e76af6',
+        'insup/0.2/0': '8bd56ba42d18', 'insup/0.2/1': '5db32e6a7280', 'insup/0.2/2': '660513b8f577', 'insup/1/0': 'b4ac5464f927',
+        'sadl/0.05/0': '085dfe351d94', 'sadl/0.05/1': '780c047cdf2c', 'sadl/0.05/2': 'a92156a861a2', 'sadl/0.2/0': 'fae771a89de4',
+        'sadl/0.2/1': '63fcf28c47ca', 'sadl/0.2/2': 'a642928a9470', 'sadl/1/0': '53b67c038cb8',
+    }   # recorded when tiny's fine-tuning got the plateau guard (`FinetuneConfig.plateau_guard`, issue 17: `small` had runs stop "converged" on the all-background plateau); at 100% the pre-trained inits run seed 0 only (`Preset.one_seed_fracs`); insup's runs: its own pre-training lr (`Preset.by_method`)
