@@ -222,7 +222,7 @@ class FinetuneConfig(RunConfig):
     min_epochs:int=0 # No early stop before this many epochs: a grace period (random init sits on a plateau first)
     smooth:int=1 # Validations the early stop averages: `patience` watches the mean of the last `smooth` scores (a noisy curve that still rises on trend keeps running); 1: each epoch's own score (fastai's rule)
     patience_frac:float=0. # The patience grows with the run: at least this fraction of the epochs so far (0.25: a run at epoch 40 stops after 10 without a gain), so that a slow riser is not called converged; 0: `patience` alone
-    plateau_guard:bool=True # No early stop while any of the last `smooth` validations has an F1 of 0 at p = 0.5 (not one change pixel found): the all-background plateau a run sits on before it learns, where its AP wanders without gaining; False: the score alone decides
+    plateau_guard:bool=False # No early stop while any of the last `smooth` validations has an F1 of 0 at p = 0.5 (not one change pixel found): the all-background plateau a run sits on before it learns, where its AP wanders without gaining (the CPU presets set it); False: the score alone decides, as in runs made before it existed
     joint:bool=False # Both dates through the encoder as one batch: BatchNorm statistics shared by the dates, ~18% less time per step on a CPU; False: a pass per date (the authors)
     sched:str=choice('linear', ('linear', 'constant')) # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
     threshold:str=choice('argmax', ('argmax', 'val')) # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
