@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/demo_phases.py --run --out /tmp/demo [--results ...]                 # run the demo now
 
 Reads the run folder's timers (`elapsed_s.txt` of the whole run, of each pre-training and of each
-fine-tuning run) and prints: data + probes + tables (the rest), pre-training per method, fine-tuning
+fine-tuning run; a run whose result predates this reproduction was reused from an earlier one, and is
+counted apart, not timed) and prints: data + probes + tables (the rest), pre-training per method, fine-tuning
 per initialisation (runs, median steps, seconds), the total, and the machine: CPU model, core count,
 the flags that decide the speed (avx2, avx512f, avx512_bf16, amx_bf16), torch version and threads.
 With --results it writes the table as the "Demo phases" section of that file (other sections kept).
@@ -39,32 +40,42 @@ def _wall(starts:list, ends:list)->float:
     ends = [f.stat().st_mtime for f in ends if f.is_file()]
     return max(ends) - min(f.stat().st_mtime for f in starts if f.is_file()) if ends else 0.
 
+def _reused(result:Path, start:float)->bool:
+    "Whether a run's result was written before this reproduction started: a finished run it found and reused, not timed here."
+    return result.is_file() and result.stat().st_mtime < start - 1
+
 def phases(runs:Path)->dict:
-    "Seconds per phase of a finished `sadl_reproduce` folder."
+    "Seconds per phase of a finished `sadl_reproduce` folder; runs that an earlier reproduction left and this one reused are counted apart."
     runs = Path(runs)
     if not (runs/'elapsed_s.txt').is_file(): raise SystemExit(f"{runs}: no elapsed_s.txt (not a finished sadl_reproduce run)")
-    pre, folders = {}, []                                # out/pretrain (seed 0) and out/pretrain_seed<s> (paired presets)
+    total = _secs(runs/'elapsed_s.txt')
+    start = (runs/'elapsed_s.txt').stat().st_mtime - total   # written last, `total` seconds after the reproduction began
+    pre, folders, pre_reused = {}, [], 0                 # out/pretrain (seed 0) and out/pretrain_seed<s> (paired presets)
     for d in sorted(runs.glob('pretrain*')):
         seed = d.name.removeprefix('pretrain').removeprefix('_')
         for p in sorted(x for x in d.iterdir() if x.is_dir()):
+            if _reused(p/'backbone.pth', start): pre_reused += 1; continue
             pre[p.name + (f' ({seed.replace("seed", "seed ")})' if seed else '')] = _secs(p/'elapsed_s.txt'); folders.append(p)
     pre_wall = _wall([p/'run_key.txt' for p in folders], [p/'backbone.pth' for p in folders])
-    ft, ms = {}, sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json'))
-    ft_wall = _wall(sorted((runs/'finetune').glob('*/frac*/seed*/run_key.txt')), ms)
+    ft = {}
+    ms = [m for m in sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json')) if not _reused(m, start)]
+    ft_reused = len(list((runs/'finetune').glob('*/frac*/seed*/metrics.json'))) - len(ms)
+    ft_wall = _wall([m.parent/'run_key.txt' for m in ms], ms)
     for m in ms:
         init = m.parents[2].name
         meta = json.loads(m.read_text())
         d = ft.setdefault(init, {'runs': 0, 's': 0., 'steps': []})
         d['runs'] += 1; d['s'] += _secs(m.parent/'elapsed_s.txt'); d['steps'].append(meta.get('steps', float('nan')))
-    total = _secs(runs/'elapsed_s.txt')
-    return dict(total=total, pretrain=pre, pretrain_wall=pre_wall, finetune=ft, finetune_wall=ft_wall, rest=total - pre_wall - ft_wall)
+    return dict(total=total, pretrain=pre, pretrain_wall=pre_wall, pretrain_reused=pre_reused, finetune=ft, finetune_wall=ft_wall,
+                finetune_reused=ft_reused, rest=total - pre_wall - ft_wall)
 
 def table(ph:dict, mach:dict, cmd:str, section:str=SECTION)->str:
     "Markdown section."
     import statistics
-    rows = [f"| pre-training, all {len(ph['pretrain'])} runs (wall) | {ph['pretrain_wall']:.0f} |"]
+    def _runs(n, reused): return (f"{n or 'none'} run here, {reused} reused from an earlier run (not timed)" if reused else f"all {n} runs")
+    rows = [f"| pre-training, {_runs(len(ph['pretrain']), ph.get('pretrain_reused', 0))} (wall) | {ph['pretrain_wall']:.0f} |"]
     rows += [f"| &nbsp;&nbsp;`{k}` (run seconds) | ({v:.0f}) |" for k, v in ph['pretrain'].items()]
-    rows += [f"| fine-tuning, all {sum(d['runs'] for d in ph['finetune'].values())} runs (wall) | {ph['finetune_wall']:.0f} |"]
+    rows += [f"| fine-tuning, {_runs(sum(d['runs'] for d in ph['finetune'].values()), ph.get('finetune_reused', 0))} (wall) | {ph['finetune_wall']:.0f} |"]
     rows += [f"| &nbsp;&nbsp;from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps (run seconds, summed over workers) | ({d['s']:.0f}) |"
              for k, d in ph['finetune'].items()]
     rows += [f"| data, probes, tables, figures | {ph['rest']:.0f} |", f"| **total** | **{ph['total']:.0f}** ({ph['total'] / 60:.1f} min) |"]
