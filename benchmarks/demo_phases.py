@@ -58,8 +58,9 @@ def phases(runs:Path)->dict:
             pre[p.name + (f' ({seed.replace("seed", "seed ")})' if seed else '')] = _secs(p/'elapsed_s.txt'); folders.append(p)
     pre_wall = _wall([p/'run_key.txt' for p in folders], [p/'backbone.pth' for p in folders])
     ft = {}
-    ms = [m for m in sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json')) if not _reused(m, start)]
-    ft_reused = len(list((runs/'finetune').glob('*/frac*/seed*/metrics.json'))) - len(ms)
+    found = sorted((runs/'finetune').glob('*/frac*/seed*/metrics.json'))
+    ms = [m for m in found if not _reused(m, start)]
+    ft_reused = len(found) - len(ms)
     ft_wall = _wall([m.parent/'run_key.txt' for m in ms], ms)
     for m in ms:
         init = m.parents[2].name

@@ -160,6 +160,13 @@ def _history(learn:Learner, # A fitted `Learner` (its recorder)
     if steps_per_epoch: df.insert(1, 'step', (df.epoch + 1) * steps_per_epoch)
     return df
 
+# %% ../nbs/07_cd.ipynb #0bb43706
+def _on_plateau(
+    f1, # Validation F1 at p = 0.5 of each epoch, in order
+)->np.ndarray: # (epochs,) bool
+    "The epochs `FinetuneConfig.plateau_guard` holds (`stop_rule`'s `hold`): those whose model found not one change pixel, the all-background plateau."
+    return np.asarray(f1, dtype=float) == 0
+
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
     scores, # Validation score of each epoch (higher is better), in order
@@ -179,7 +186,7 @@ def convergence(
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
     n = len(s)
-    hold = np.asarray(f1, dtype=float) == 0 if plateau_guard else None
+    hold = _on_plateau(f1) if plateau_guard else None
     return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
                 converged=stop_rule(s, p, min_delta, smooth, patience_frac, hold)['stop'], stop='patience' if n < epochs else 'cap')
 
@@ -207,7 +214,7 @@ class GraceEarlyStopping(EarlyStoppingCallback):
         self.f1_idx = names.index('f1') if self.plateau_guard else None
     def after_epoch(self):
         rows = self.recorder.values                            # the recorder holds every epoch, replayed ones too
-        hold = [v[self.f1_idx] == 0 for v in rows] if self.plateau_guard else None
+        hold = _on_plateau([v[self.f1_idx] for v in rows]) if self.plateau_guard else None
         r = stop_rule([v[self.idx] for v in rows], self.patience, self.min_delta, self.smooth, self.patience_frac, hold)
         self.wait = r['wait']
         if r['stop'] and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
