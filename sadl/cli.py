@@ -601,6 +601,7 @@ def sadl_figures(
     with cli_errors('sadl_figures', debug):
         need(10 <= dpi <= 1200, 'dpi', dpi, 'must be in [10, 1200]'); need(n >= 1, 'n', n, 'must be >= 1')
         need(frac is None or 0 < frac <= 1, 'frac', frac, 'must be in (0, 1]')
+        if not Path(runs).is_dir(): raise FileNotFoundError(f"--runs {runs}: folder not found (make it with sadl_reproduce)")
         check_out(out or Path(runs)/'figures')
         import matplotlib; matplotlib.use('Agg')
         from sadl.analysis import write_figures
