@@ -185,7 +185,8 @@ class MLP(nn.Sequential):
 def projector(in_dim:int=256, # C, encoder channels
               hidden:int=2048, # Hidden units (paper: 2048)
               out_dim:int=1024, # D, projection size (paper: 1024)
-              last_bn:bool=False)->MLP: # BN after the last Linear
+              last_bn:bool=False, # BN after the last Linear
+             )->MLP: # The projector MLP
     "The projector g of Sec. III-E: C -> 2048 -> 1024."
     return MLP(in_dim, hidden, out_dim, last_bn)
 
@@ -235,7 +236,11 @@ class SaDLModel(nn.Module):
         self.projector = projector(channels, proj_hidden, proj_dim)
         self.predictor = predictor(proj_dim, pred_hidden)
 
-    def tokens(self, feat, pts=None, m=None): # feat (B,C,h,w)
+    def tokens(self,
+               feat:torch.Tensor, # (B,C,h,w) encoder features of one view
+               pts:torch.Tensor|None=None, # (B,2,N,2) float points in view pixel coordinates; pool='sample'
+               m:torch.Tensor|None=None, # (B,S,S) uint8 view mask; pool='masked'
+              )->torch.Tensor: # (B,K1,K,C) class tokens
         "Class tokens (B,K1,K,C) of a feature map, by `self.pool`."
         B, C = feat.shape[:2]
         if self.pool == 'global': return feat.mean((2, 3))[:, None, None]  # (B,1,1,C)

@@ -148,7 +148,9 @@ class SaDLViewsCallback(Callback):
     @property
     def name(self): return 'sadl_views'
 
-    def generator(self, device)->torch.Generator:
+    def generator(self,
+                  device, # torch.device or its name, where the views are made
+                 )->torch.Generator: # Seeded once per process from `seed` and the rank
         "The views' generator on `device`, created on first use from `seed` and this process's rank (`rank_seed`)."
         device = torch.device(device)
         if self.gen is None or self.gen.device.type != device.type: self.gen = torch.Generator(device).manual_seed(rank_seed(self.seed))
