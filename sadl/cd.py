@@ -178,6 +178,7 @@ def convergence(
     patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs run (`stop_rule`)
     plateau_guard:bool=False, # Epochs whose validation F1 (at p = 0.5) is 0 hold the stop (`FinetuneConfig.plateau_guard`): a run on the all-background plateau is not converged
     f1=None, # Validation F1 at p = 0.5 of each epoch, in order (with `plateau_guard`)
+    record_guard:bool=False, # No stop while one of the last `smooth` scores is a new best (`FinetuneConfig.record_guard`): a run still setting records is not converged
 )->dict: # best_epoch, best_step, epochs_run, steps, converged (bool), stop ('patience' or 'cap')
     "Best epoch (earliest of ties), steps taken, and whether the run ended as `stop_rule` ends one: converged."
     s = np.asarray(scores, dtype=float)
@@ -188,7 +189,7 @@ def convergence(
     n = len(s)
     hold = _on_plateau(f1) if plateau_guard else None
     return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
-                converged=stop_rule(s, p, min_delta, smooth, patience_frac, hold)['stop'], stop='patience' if n < epochs else 'cap')
+                converged=stop_rule(s, p, min_delta, smooth, patience_frac, hold, record_guard)['stop'], stop='patience' if n < epochs else 'cap')
 
 # %% ../nbs/07_cd.ipynb #0970625a
 class GraceEarlyStopping(EarlyStoppingCallback):
@@ -198,6 +199,7 @@ class GraceEarlyStopping(EarlyStoppingCallback):
                  smooth:int=1, # Watch the mean of the last `smooth` scores (`stop_rule`); 1: each score, as fastai
                  patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (`stop_rule`)
                  plateau_guard:bool=False, # No stop while any of the last `smooth` validations has an F1 of 0 (the learner's 'f1' metric, p = 0.5): the all-background plateau
+                 record_guard:bool=False, # No stop while one of the last `smooth` validations set a new best `monitor` score: a run still improving, however slowly
                  **kwargs, # `EarlyStoppingCallback`'s options: monitor, min_delta, patience (higher scores are better)
                 ):
         super().__init__(**kwargs)
@@ -206,7 +208,7 @@ class GraceEarlyStopping(EarlyStoppingCallback):
         self.min_epochs = min_epochs
         self.smooth = smooth
         self.patience_frac = patience_frac
-        self.plateau_guard = plateau_guard
+        self.plateau_guard, self.record_guard = plateau_guard, record_guard
     def before_fit(self):
         super().before_fit()
         names = list(self.recorder.metric_names[1:])         # as fastai's `TrackerCallback` finds the monitor
@@ -215,7 +217,7 @@ class GraceEarlyStopping(EarlyStoppingCallback):
     def after_epoch(self):
         rows = self.recorder.values                            # the recorder holds every epoch, replayed ones too
         hold = _on_plateau([v[self.f1_idx] for v in rows]) if self.plateau_guard else None
-        r = stop_rule([v[self.idx] for v in rows], self.patience, self.min_delta, self.smooth, self.patience_frac, hold)
+        r = stop_rule([v[self.idx] for v in rows], self.patience, self.min_delta, self.smooth, self.patience_frac, hold, self.record_guard)
         self.wait = r['wait']
         if r['stop'] and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 

@@ -223,6 +223,7 @@ class FinetuneConfig(RunConfig):
     smooth:int=1 # Validations the early stop averages: `patience` watches the mean of the last `smooth` scores (a noisy curve that still rises on trend keeps running); 1: each epoch's own score (fastai's rule)
     patience_frac:float=0. # The patience grows with the run: at least this fraction of the epochs so far (0.25: a run at epoch 40 stops after 10 without a gain), so that a slow riser is not called converged; 0: `patience` alone
     plateau_guard:bool=False # No early stop while any of the last `smooth` validations has an F1 of 0 at p = 0.5 (not one change pixel found): the all-background plateau a run sits on before it learns, where its AP wanders without gaining (the CPU presets set it); False: the score alone decides, as in runs made before it existed
+    record_guard:bool=False # No early stop while one of the last `smooth` validations set a new best `monitor` score: a run that still sets records is still improving, however slowly, and the trailing mean's `min_delta` misses a slow creep (the CPU presets set it); False: as in runs made before it existed
     joint:bool=False # Both dates through the encoder as one batch: BatchNorm statistics shared by the dates, ~18% less time per step on a CPU; False: a pass per date (the authors)
     sched:str=choice('linear', ('linear', 'constant')) # Learning rate: 'linear' (decayed to 0 over `epochs`, the paper) or 'constant' (for early stopping: a decay tied to the cap flattens every curve near the cap)
     threshold:str=choice('argmax', ('argmax', 'val')) # Decision rule on test: 'argmax' (p >= 0.5, the paper) or 'val' (the F1-best threshold on validation)
@@ -252,4 +253,4 @@ class FinetuneConfig(RunConfig):
 
     def stop_options(self)->dict:
         "The options of the early-stopping rule (`sadl.train.stop_rule`): what stops a run and what `convergence` reads off its history."
-        return dict(patience=self.patience, min_delta=self.min_delta, smooth=self.smooth, patience_frac=self.patience_frac, plateau_guard=self.plateau_guard)
+        return dict(patience=self.patience, min_delta=self.min_delta, smooth=self.smooth, patience_frac=self.patience_frac, plateau_guard=self.plateau_guard, record_guard=self.record_guard)

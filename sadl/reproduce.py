@@ -44,7 +44,7 @@ class Preset:
 
 _CPU_PRETRAIN = dict(epochs=30, bs=32, size=64, n_points=16, lr=0.2, width=16, channels=64, proj_dim=256, precision='fp32')
 _CPU_BY_METHOD = {'insup': dict(lr=0.1)}   # at SaDL's 0.2, in-domain supervision collapsed to all-background for good in 1 of 6 runs (`small`, seed 0) and for 2-3 epochs in 4 of the other 5 (Presets, below)
-_CPU_FINETUNE = dict(epochs=100, patience=10, patience_frac=1/3, min_delta=0.02, min_epochs=12, smooth=5, plateau_guard=True, sched='constant', joint=True, bs=8, lr=0.01, width=16, epoch_size=256,
+_CPU_FINETUNE = dict(epochs=100, patience=10, patience_frac=1/3, min_delta=0.02, min_epochs=12, smooth=5, plateau_guard=True, record_guard=True, sched='constant', joint=True, bs=8, lr=0.01, width=16, epoch_size=256,
                      monitor='ap', threshold='val', precision='fp32', cache='memmap')
 
 PRESETS = {

@@ -500,6 +500,7 @@ def stop_rule(
     smooth:int=1, # Watch the mean of the last `smooth` scores (fewer at the start); 1: each score, as fastai
     patience_frac:float=0., # The patience grows with the run: at least this fraction of the epochs so far (rounded up); 0: `patience` alone
     hold=None, # Per epoch, in order: True where the run may not end on that epoch's account (fine-tuning: its model found no change pixel, `FinetuneConfig.plateau_guard`); no stop while any of the last `smooth` is held; None: none
+    records:bool=False, # Also no stop while one of the last `smooth` scores is a new best (above every earlier score): a run still setting records is still improving, however slowly (fine-tuning: `FinetuneConfig.record_guard`)
 )->dict: # wait (epochs since the last gain), patience (the one in force now), stop (bool: wait >= patience, nothing held)
     "The early-stopping rule, read off the scores so far: `GraceEarlyStopping` applies it after every epoch, `convergence` to a history."
     s = np.asarray(scores, dtype=float)
@@ -511,6 +512,7 @@ def stop_rule(
             wait += 1
     p = max(patience, math.ceil(patience_frac * len(s) - 1e-9))
     held = hold is not None and bool(np.asarray(hold, dtype=bool)[-smooth:].any())
+    if records and len(s): held = held or bool((s > np.fmax.accumulate(np.r_[-np.inf, s[:-1]]))[-smooth:].any())   # a new best in the window
     return dict(wait=wait, patience=p, stop=bool(len(s)) and wait >= p and not held)
 
 # %% ../nbs/05b_train.ipynb #57b4db5f

@@ -96,10 +96,10 @@ def test_run_keys_of_tiny_unchanged(tmp_path, monkeypatch):
         'insup/seed1': 'a24581ec5df5', 'sadl/seed1': '93b8b3542d38', 'insup/seed2': 'db195b88953d', 'sadl/seed2': 'a563b8a78ae8',
     }   # seed 0: recorded when the tiny preset moved to width 16, fp32 and fine-tuning to convergence; seeds 1, 2: paired pre-training (issue 17); insup: its own lr of 0.1 (`Preset.by_method`)
     assert ft == {
-        'random/0.05/0': 'daffe8ff1595', 'random/0.05/1': '913f65debebe', 'random/0.05/2': 'd6c82f75fc3c', 'random/0.2/0': 'e3a823c46162',
-        'random/0.2/1': 'fb4c51caaf0b', 'random/0.2/2': 'e56f4d2f75fb', 'random/1/0': 'ad0b8f6e0850', 'random/1/1': '266aebae257a',
-        'random/1/2': 'a3d61f145316', 'insup/0.05/0': 'c250df379782', 'insup/0.05/1': '62d8760a9bb8', 'insup/0.05/2': '8314e6e76af6',
-        'insup/0.2/0': '8bd56ba42d18', 'insup/0.2/1': '5db32e6a7280', 'insup/0.2/2': '660513b8f577', 'insup/1/0': 'b4ac5464f927',
-        'sadl/0.05/0': '085dfe351d94', 'sadl/0.05/1': '780c047cdf2c', 'sadl/0.05/2': 'a92156a861a2', 'sadl/0.2/0': 'fae771a89de4',
-        'sadl/0.2/1': '63fcf28c47ca', 'sadl/0.2/2': 'a642928a9470', 'sadl/1/0': '53b67c038cb8',
-    }   # recorded when tiny's fine-tuning got the plateau guard (`FinetuneConfig.plateau_guard`, issue 17: `small` had runs stop "converged" on the all-background plateau); at 100% the pre-trained inits run seed 0 only (`Preset.one_seed_fracs`); insup's runs: its own pre-training lr (`Preset.by_method`)
+        'random/0.05/0': '5878ef80b07a', 'random/0.05/1': '77d64dbeaf4c', 'random/0.05/2': '869be87f2aab', 'random/0.2/0': '83049f309945',
+        'random/0.2/1': '0c7ada3c2887', 'random/0.2/2': '02e5bbf91fa5', 'random/1/0': '9fc5fddafaae', 'random/1/1': 'fff42c66386e',
+        'random/1/2': '9977f2d97b6e', 'insup/0.05/0': '726af8b225c8', 'insup/0.05/1': 'e2b29fa98f2b', 'insup/0.05/2': 'd944f63a0386',
+        'insup/0.2/0': 'd4dba70fc849', 'insup/0.2/1': '57284a7cd11b', 'insup/0.2/2': 'a26882e9679f', 'insup/1/0': '80101d808684',
+        'sadl/0.05/0': '655131ab5a4a', 'sadl/0.05/1': 'eb38bc2babd3', 'sadl/0.05/2': 'a25836a6cedb', 'sadl/0.2/0': '62c642bdf03a',
+        'sadl/0.2/1': '466449a9e4b1', 'sadl/0.2/2': '9e0b6758b1d2', 'sadl/1/0': '8c3ac8d213c3',
+    }   # recorded when tiny's fine-tuning got the record guard (`FinetuneConfig.record_guard`, issue 17: in-domain supervision at 5% stopped "converged" on a new best, still creeping up), after the plateau guard (`small` had runs stop "converged" on the all-background plateau); at 100% the pre-trained inits run seed 0 only (`Preset.one_seed_fracs`); insup's runs: its own pre-training lr (`Preset.by_method`)
