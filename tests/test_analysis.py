@@ -73,6 +73,10 @@ def test_cam_has_image_size(runs, patches):
 
 def test_sadl_figures_cli(runs, tmp_path, console):
     r = console('sadl_figures', '--runs', tmp_path/'none', '--out', tmp_path/'f0', '--dpi', '30')
+    assert (r.returncode, r.stderr) == (2, f"sadl_figures: error: --runs {tmp_path/'none'}: folder not found (make it with sadl_reproduce)\n")
+    assert not (tmp_path/'f0').exists()                # a mistyped --runs writes nothing
+    (tmp_path/'none').mkdir()                          # a runs folder with no runs yet: Fig. 2-3, and how to make the rest
+    r = console('sadl_figures', '--runs', tmp_path/'none', '--out', tmp_path/'f0', '--dpi', '30')
     assert r.returncode == 0, r.stderr
     assert 'Traceback' not in r.stderr and 'run `sadl_reproduce --preset tiny' in r.stdout
     assert sorted(p.name for p in (tmp_path/'f0').iterdir()) == ['fig2_view_synthesis.png', 'fig3_masked_sampling.png']
