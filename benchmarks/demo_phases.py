@@ -74,9 +74,9 @@ def table(ph:dict, mach:dict, cmd:str, section:str=SECTION)->str:
     "Markdown section."
     import statistics
     def _runs(n, reused): return (f"{n or 'none'} run here, {reused} reused from an earlier run (not timed)" if reused else f"all {n} runs")
-    rows = [f"| pre-training, {_runs(len(ph['pretrain']), ph.get('pretrain_reused', 0))} (wall) | {ph['pretrain_wall']:.0f} |"]
+    rows = [f"| pre-training, {_runs(len(ph['pretrain']), ph['pretrain_reused'])} (wall) | {ph['pretrain_wall']:.0f} |"]
     rows += [f"| &nbsp;&nbsp;`{k}` (run seconds) | ({v:.0f}) |" for k, v in ph['pretrain'].items()]
-    rows += [f"| fine-tuning, {_runs(sum(d['runs'] for d in ph['finetune'].values()), ph.get('finetune_reused', 0))} (wall) | {ph['finetune_wall']:.0f} |"]
+    rows += [f"| fine-tuning, {_runs(sum(d['runs'] for d in ph['finetune'].values()), ph['finetune_reused'])} (wall) | {ph['finetune_wall']:.0f} |"]
     rows += [f"| &nbsp;&nbsp;from `{k}`: {d['runs']} runs, median {statistics.median(d['steps']):.0f} steps (run seconds, summed over workers) | ({d['s']:.0f}) |"
              for k, d in ph['finetune'].items()]
     rows += [f"| data, probes, tables, figures | {ph['rest']:.0f} |", f"| **total** | **{ph['total']:.0f}** ({ph['total'] / 60:.1f} min) |"]

@@ -167,6 +167,20 @@ def _on_plateau(
     "The epochs `FinetuneConfig.plateau_guard` holds (`stop_rule`'s `hold`): those whose model found not one change pixel, the all-background plateau."
     return np.asarray(f1, dtype=float) == 0
 
+# %% ../nbs/07_cd.ipynb #79be2d10
+def _guarded_stop(
+    scores, # Validation score of each epoch (higher is better), in order
+    f1, # Validation F1 at p = 0.5 of each epoch, in order; read only with `plateau_guard`
+    patience:int, # `stop_rule`'s patience
+    min_delta:float, # `stop_rule`'s smallest gain that counts
+    smooth:int, # `stop_rule`'s window: the trailing mean and both guards
+    patience_frac:float, # `stop_rule`'s growing patience
+    plateau_guard:bool, # Hold the stop on the epochs `_on_plateau` names (`FinetuneConfig.plateau_guard`)
+    record_guard:bool, # Hold the stop while a new best is among the last `smooth` (`FinetuneConfig.record_guard`)
+)->dict: # `stop_rule`'s wait, patience, stop
+    "`stop_rule` with fine-tuning's two guards: the one decision `GraceEarlyStopping` makes after each epoch and `convergence` reads off a history (they must agree)."
+    return stop_rule(scores, patience, min_delta, smooth, patience_frac, _on_plateau(f1) if plateau_guard else None, record_guard)
+
 # %% ../nbs/07_cd.ipynb #d2a06514
 def convergence(
     scores, # Validation score of each epoch (higher is better), in order
@@ -187,9 +201,8 @@ def convergence(
     p = patience or max(1, epochs // 10)
     best = int(np.nanargmax(s)) if np.isfinite(s).any() else 0
     n = len(s)
-    hold = _on_plateau(f1) if plateau_guard else None
     return dict(best_epoch=best, best_step=(best + 1) * steps_per_epoch, epochs_run=n, steps=n * steps_per_epoch,
-                converged=stop_rule(s, p, min_delta, smooth, patience_frac, hold, record_guard)['stop'], stop='patience' if n < epochs else 'cap')
+                converged=_guarded_stop(s, f1, p, min_delta, smooth, patience_frac, plateau_guard, record_guard)['stop'], stop='patience' if n < epochs else 'cap')
 
 # %% ../nbs/07_cd.ipynb #0970625a
 class GraceEarlyStopping(EarlyStoppingCallback):
@@ -216,8 +229,8 @@ class GraceEarlyStopping(EarlyStoppingCallback):
         self.f1_idx = names.index('f1') if self.plateau_guard else None
     def after_epoch(self):
         rows = self.recorder.values                            # the recorder holds every epoch, replayed ones too
-        hold = _on_plateau([v[self.f1_idx] for v in rows]) if self.plateau_guard else None
-        r = stop_rule([v[self.idx] for v in rows], self.patience, self.min_delta, self.smooth, self.patience_frac, hold, self.record_guard)
+        f1 = [v[self.f1_idx] for v in rows] if self.plateau_guard else None
+        r = _guarded_stop([v[self.idx] for v in rows], f1, self.patience, self.min_delta, self.smooth, self.patience_frac, self.plateau_guard, self.record_guard)
         self.wait = r['wait']
         if r['stop'] and self.epoch + 1 >= self.min_epochs: raise CancelFitException()
 
