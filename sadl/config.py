@@ -70,6 +70,7 @@ def _read_json(
 class RunConfig:
     "Checked construction, shared validation, dict and JSON round trip (atomic save) of a configuration dataclass."
     _frac_of = 'the training data'   # what `frac` is a fraction of, in its error message (a subclass says more)
+    _init_file = False   # True: `init` names a ResNet-18 state-dict file (None: random), which `validate` checks exists
     @classmethod
     def names(cls)->tuple: # The option names, in declaration order
         return tuple(f.name for f in fields(cls))
@@ -120,11 +121,21 @@ class RunConfig:
         if isinstance(getattr(self, 'init', None), os.PathLike): self.init = str(self.init)
 
     def validate(self): # self
-        "The checks every configuration shares (`frac` in (0, 1], each `choice` field one of its options); a subclass adds its own after calling this."
+        "The checks every configuration shares (`frac` in (0, 1], each `choice` field one of its options, an `init` file that exists); a subclass adds its own after calling this."
         frac = getattr(self, 'frac', 1.0)
         if not 0 < frac <= 1: raise ValueError(f"frac={frac}: the fraction of {self._frac_of} must be in (0, 1]")
         for k, options in choices(self).items():
             if getattr(self, k) not in options: raise ValueError(f"{k}={getattr(self, k)!r}: use one of {options}")
+        if self._init_file and self.init is not None and not Path(self.init).is_file():
+            raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
+        return self
+
+    def check_positive(self,
+                       *names:str, # Integer options that must be >= 1
+                      ): # self
+        "Raise `ValueError` naming the first of `names` that is not a positive integer."
+        for k in names:
+            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
         return self
 
 # %% ../nbs/00a_config.ipynb #388549a5
@@ -146,6 +157,7 @@ def config_kwargs(
 class PretrainConfig(RunConfig):
     "Options of a SaDL pre-training run (Sec. IV-B2 defaults)."
     _frac_of = 'patches'   # in the message of a bad `frac`
+    _init_file = True   # `init`: a ResNet-18 state-dict file (`RunConfig.validate` checks it)
     epochs:int=200 # Epochs (paper: 200)
     bs:int=64 # Batch size (paper: 64)
     size:int=256 # Side S of the views (paper: 256)
@@ -181,9 +193,7 @@ class PretrainConfig(RunConfig):
 
     def validate(self)->PretrainConfig:
         "Raise `ValueError` naming the first bad value; return self."
-        super().validate()
-        for k in ('epochs', 'size', 'n_points'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
+        super().validate().check_positive('epochs', 'size', 'n_points')
         if self.bs < 2: raise ValueError(f"bs={self.bs}: the batch size must be >= 2 (BatchNorm)")
         if self.size % 4: raise ValueError(f"size={self.size}: must be a multiple of 4 (the encoder's stride)")
         if self.pool == 'global' and (self.sd or self.swap is not None):
@@ -198,8 +208,6 @@ class PretrainConfig(RunConfig):
         cs = self.crop_scale
         if not (isinstance(cs, tuple) and len(cs) == 2 and all(isinstance(x, float) for x in cs) and 0 < cs[0] <= cs[1] <= 1):
             raise ValueError(f"crop_scale={cs!r}: give (min, max) crop areas with 0 < min <= max <= 1 (paper: (0.8, 1.0))")
-        if self.init is not None and not Path(self.init).is_file():
-            raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
 
 # %% ../nbs/00a_config.ipynb #ae5a9013

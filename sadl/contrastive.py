@@ -388,6 +388,7 @@ class MomentumQueueUpdate(Callback):
 @dataclass
 class ContrastiveConfig(RunConfig):
     "Hyper-parameters of a contrastive baseline run (the methods' papers, with SaDL's optimiser)."
+    _init_file = True   # `init`: a ResNet-18 state-dict file (`RunConfig.validate` checks it)
     method:str='moco' # 'moco', 'densecl', 'seco' or 'cmc'
     epochs:int=200 # Epochs (SaDL's 200)
     bs:int=64 # Batch size (SaDL's 64)
@@ -415,14 +416,11 @@ class ContrastiveConfig(RunConfig):
         "Raise `ValueError` naming the first bad value; return self."
         super().validate()
         if self.method not in METHODS: raise ValueError(f"method={self.method!r}: use one of {METHODS}")
-        for k in ('epochs', 'bs', 'size', 'queue', 'dim', 'hidden', 'width'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
+        self.check_positive('epochs', 'bs', 'size', 'queue', 'dim', 'hidden', 'width')
         if not self.temperature > 0: raise ValueError(f"temperature={self.temperature}: must be > 0")
         if not 0 <= self.momentum_k < 1: raise ValueError(f"momentum_k={self.momentum_k}: must be in [0, 1)")
         if not 0 < self.scale_min <= 1: raise ValueError(f"scale_min={self.scale_min}: must be in (0, 1]")
         if not self.lr > 0 or not 0 <= self.final_lr < self.lr: raise ValueError(f"lr={self.lr}, final_lr={self.final_lr}: need lr > final_lr >= 0")
-        if self.init is not None and not Path(self.init).is_file():
-            raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
 
 # %% ../nbs/06a_contrastive.ipynb #89228bd2

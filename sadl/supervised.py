@@ -85,6 +85,7 @@ SEG_HISTORY_COLS = ('epoch', 'train_loss', 'valid_loss', 'precision', 'recall', 
 @dataclass
 class SupervisedConfig(RunConfig):
     "Hyper-parameters of the in-domain supervised baseline (the CD recipe of Sec. IV-B)."
+    _init_file = True   # `init`: a ResNet-18 state-dict file (`RunConfig.validate` checks it)
     epochs:int=200 # Epochs
     bs:int=64 # Batch size
     lr:float=0.01 # Initial learning rate, decayed linearly to 0
@@ -99,12 +100,8 @@ class SupervisedConfig(RunConfig):
 
     def validate(self)->SupervisedConfig:
         "Raise `ValueError` naming the first bad value; return self."
-        super().validate()
-        for k in ('epochs', 'bs', 'channels', 'width'):
-            if int(getattr(self, k)) < 1: raise ValueError(f"{k}={getattr(self, k)}: must be a positive integer")
+        super().validate().check_positive('epochs', 'bs', 'channels', 'width')
         if not self.lr > 0: raise ValueError(f"lr={self.lr}: must be > 0")
-        if self.init is not None and not Path(self.init).is_file():
-            raise FileNotFoundError(f"init={self.init}: no such file; pass a torchvision ResNet-18 state dict (e.g. ImageNet weights saved with torch.save)")
         return self
 
 def supervised_learner(
